@@ -82,3 +82,17 @@ class DeliveryError(DealcoachError):
     """A message could not be delivered to a chat platform (after retries)."""
 
     exit_code = 3
+
+
+class InvalidAnswers(InputError):
+    """Several fields of one form are wrong at once (a modal step, an Adaptive Card).
+
+    `errors` maps question id → message, so Slack can answer `response_action: errors` and
+    Teams can show them on the card.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first = next(iter(errors.items()), ("?", "invalid"))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first[0]}: {first[1]}{more}")
+        self.errors = dict(errors)
