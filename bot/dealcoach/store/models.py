@@ -1,0 +1,278 @@
+"""SQLAlchemy 2 models: the review log.
+
+One `MetaData` (`metadata`) with a naming convention, so constraint names are stable across
+SQLite and PostgreSQL and Alembic can drop them by name. slack_sdk's OAuth installation and
+state tables are built on the same metadata (`slack_tables`), so the one Alembic history owns
+every table the app uses.
+
+Entities:
+- `Workspace`: a Slack team, a Teams tenant, or the local `cli` workspace.
+- `Person`: a user in a workspace (role rep/manager/admin, locale, time zone).
+- `TeamMembership`: manager → member, per workspace; a member has at most one manager.
+- `Deal`: a rep's deal, matched across reviews by owner and case-folded name (`name_key`).
+- `Review`: one review, `draft` → `completed` (or `abandoned`); completion is idempotent on
+  `idempotency_key` (unique). `quadrant`/`recommendation` are copied from the assessment so
+  digest queries need no join.
+- `Answer`: one row per answered question (`value` JSON; JSON null = asked, left blank).
+- `Assessment`: the assessment of a completed review and the advice text given.
+- `ReviewFlag`: one row per flag of a completed review, for SQL counting per flag.
+- `DigestRun`: the claim of one manager's digest for one ISO week (unique) and its outcome.
+- `NudgeLog`: one nudge per person, deal and ISO week (unique), so nothing nags twice.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dealcoach.store.types import IdType, JSONType, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+PLATFORMS = ("slack", "teams", "cli")
+ROLES = ("rep", "manager", "admin")
+REVIEW_STATUSES = ("draft", "completed", "abandoned")
+OUTCOMES = ("open", "won", "lost", "walked_away")
+DIGEST_STATUSES = ("claimed", "sent", "failed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def deal_key(name: str) -> str:
+    """How deals are matched across reviews: case-folded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", name).strip().casefold()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Workspace(Base):
+    __tablename__ = "workspace"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        CheckConstraint(_one_of("platform", PLATFORMS), name="platform"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    default_locale: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "person"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "user_id"),
+        CheckConstraint(_one_of("role", ROLES), name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="rep")
+    nudges_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Teams: the conversation reference needed to message this person proactively.
+    teams_conversation_ref: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class TeamMembership(Base):
+    __tablename__ = "team_membership"
+    # A member has at most one manager per workspace.
+    __table_args__ = (UniqueConstraint("workspace_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    manager_id: Mapped[int] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    manager: Mapped[Person] = relationship(foreign_keys=[manager_id])
+    member: Mapped[Person] = relationship(foreign_keys=[member_id])
+
+
+class Deal(Base):
+    __tablename__ = "deal"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name_key"),
+        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+        Index(None, "workspace_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    account: Mapped[str | None] = mapped_column(String(200))
+    value: Mapped[float | None] = mapped_column(Float)
+    stage: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16), default="open")
+    last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[Person] = relationship()
+
+
+class Review(Base):
+    __tablename__ = "review"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", REVIEW_STATUSES), name="status"),
+        CheckConstraint(_one_of("platform", PLATFORMS), name="platform"),
+        # Resume: a person's latest draft; history: a person's reviews, newest first.
+        Index(None, "person_id", "status", "updated_at"),
+        # Digests: a team's completed reviews in a week.
+        Index(None, "person_id", "completed_at"),
+        # Deal history and digests by week.
+        Index(None, "deal_id", "completed_at"),
+        Index(None, "status", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    # Unknown until `deal.name` is answered.
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    content_version: Mapped[str | None] = mapped_column(String(32))
+    # Set on completion; a second completion with the same key finds this review.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The completed review this one was reopened from ("Update review").
+    reopened_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review.id", ondelete="SET NULL")
+    )
+    # Copied from the assessment for digest aggregates.
+    quadrant: Mapped[str | None] = mapped_column(String(16))
+    recommendation: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    person: Mapped[Person] = relationship()
+    deal: Mapped[Deal | None] = relationship()
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("review_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(64), index=True)
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Assessment(Base):
+    __tablename__ = "assessment"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("review.id", ondelete="CASCADE"), unique=True
+    )
+    quadrant: Mapped[str] = mapped_column(String(16))
+    recommendation: Mapped[str] = mapped_column(String(16))
+    flags: Mapped[list[str]] = mapped_column(JSONType)
+    # The whole assessment (next steps, findings, rules) as produced by coach.assess.
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The advice as given: the intermediate model and the plain-text rendering.
+    advice: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    advice_text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReviewFlag(Base):
+    __tablename__ = "review_flag"
+
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("review.id", ondelete="CASCADE"), primary_key=True
+    )
+    flag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class DigestRun(Base):
+    __tablename__ = "digest_run"
+    __table_args__ = (
+        UniqueConstraint("manager_id", "iso_week"),
+        CheckConstraint(_one_of("status", DIGEST_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    iso_week: Mapped[str] = mapped_column(String(8))  # 'YYYY-Www'
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class NudgeLog(Base):
+    __tablename__ = "nudge_log"
+    __table_args__ = (UniqueConstraint("person_id", "deal_id", "iso_week"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), index=True)
+    iso_week: Mapped[str] = mapped_column(String(8))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# slack_sdk's OAuth stores, on our metadata (default table names), so Alembic owns them.
+# The Slack adapter builds SQLAlchemyInstallationStore / SQLAlchemyOAuthStateStore with the
+# same table names; `slack_tables` is here so nothing else re-creates them.
+slack_installations: Table = SQLAlchemyInstallationStore.build_installations_table(
+    metadata, SQLAlchemyInstallationStore.default_installations_table_name
+)
+slack_bots: Table = SQLAlchemyInstallationStore.build_bots_table(
+    metadata, SQLAlchemyInstallationStore.default_bots_table_name
+)
+slack_oauth_states: Table = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    metadata, SQLAlchemyOAuthStateStore.default_table_name
+)
+slack_tables: tuple[Table, ...] = (slack_installations, slack_bots, slack_oauth_states)
