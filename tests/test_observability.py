@@ -343,3 +343,24 @@ def test_each_app_gets_its_own_registry_so_apps_can_be_built_twice() -> None:
     first.review_completed("pursue")
     assert b'recommendation="pursue"' in first.render()
     assert b'recommendation="pursue"' not in second.render()
+
+
+async def test_install_adds_metrics_to_a_fastapi_app_and_returns_them() -> None:
+    from fastapi import FastAPI
+
+    from dealcoach.observability import install
+
+    app = FastAPI()
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    metrics = install(app)
+    assert app.state.metrics is metrics
+    async with client(app) as c:
+        await c.get("/healthz")
+        response = await c.get("/metrics")
+    key = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
+    assert samples(response.text)[("dealcoach_http_requests_total", key)] == 1
+    assert "x-request-id" in response.headers

@@ -66,6 +66,7 @@ __all__ = [
     "configure_logging",
     "create_metrics",
     "get_request_id",
+    "install",
     "instrument",
     "metrics_endpoint",
     "redact",
@@ -539,3 +540,13 @@ def instrument(app: Starlette, metrics: Metrics) -> None:
     # add_middleware wraps: the last added is outermost, so the request id is set first.
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
+
+
+def install(app: Starlette, metrics: Metrics | None = None) -> Metrics:
+    """`instrument` with a fresh `create_metrics()` unless given one; returns the metrics.
+
+    The hook `web.py` looks for, so adapters reach the metrics as ``app.state.metrics``.
+    """
+    metrics = metrics if metrics is not None else create_metrics()
+    instrument(app, metrics)
+    return metrics
