@@ -1,0 +1,158 @@
+"""The Bolt app: `build_app(settings, services)`.
+
+One `AsyncApp` with the signing secret always verified, a Web API client pointed at
+`SLACK_API_URL` with slack_sdk's retry handlers (429 + `Retry-After`, 5xx, dropped
+connections), and `process_before_response=False`: a listener calls `ack()` first (or right
+after the database step a `view_submission` needs for its answer), Bolt answers Slack at that
+moment, and the rest of the listener keeps running. Listener exceptions are not swallowed:
+they reach the one `@app.error` handler, which tells the user in one short line (with the
+review id when there is one) and logs the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dealcoach.config import Settings
+from dealcoach.errors import ConfigError, DealcoachError
+from dealcoach.slack.context import SlackDeps, deps_of, review_id_in
+from dealcoach.slack.strings import t
+
+log = logging.getLogger("dealcoach.slack")
+
+# Seconds the Web API client waits for one HTTP answer. Long enough for a slow Slack, short
+# enough that a hung call fails (and is reported) instead of piling up.
+WEB_API_TIMEOUT = 10
+
+
+def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """The Web API client: `SLACK_API_URL`, the bot token and slack_sdk's retry handlers."""
+    if token is None and settings.slack_bot_token is not None:
+        token = settings.slack_bot_token.get_secret_value()
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=WEB_API_TIMEOUT,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            # Honours Retry-After (sleeps that long, plus up to a second of jitter).
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(settings: Settings, services: Any, client: AsyncWebClient | None = None) -> AsyncApp:
+    """The dealcoach Slack app. `services` is the composition root's service container."""
+    if settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set")
+    client = client or make_client(settings)
+    app = AsyncApp(
+        name="dealcoach",
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=client,  # carries the bot token; Bolt calls auth.test with it once
+        process_before_response=False,
+        # request_verification_enabled stays at its default (True): every request is verified.
+    )
+    deps = SlackDeps.create(settings, services)
+
+    @app.middleware
+    async def _attach_deps(context: Any, next: Any) -> Any:
+        context["dealcoach"] = deps
+        return await next()
+
+    from dealcoach.slack.listeners import actions, commands, events, views
+
+    commands.register(app)
+    views.register(app)
+    actions.register(app)
+    events.register(app)
+
+    @app.error
+    async def _on_error(
+        error: Exception,
+        body: dict[str, Any],
+        context: Any,
+        client: AsyncWebClient,
+        response: BoltResponse | None,
+    ) -> BoltResponse | None:
+        return await handle_error(error, body, context, client, response)
+
+    return app
+
+
+async def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    context: Any,
+    client: AsyncWebClient,
+    response: BoltResponse | None,
+) -> BoltResponse | None:
+    """Turn a listener exception into one short message for the user.
+
+    `DealcoachError` → its own message. Anything else → an apology naming the review id
+    (answers are saved before each step's reply, so nothing typed so far is lost) and a
+    logged traceback. Before the request was acknowledged (`response` is set), a
+    `view_submission` gets the message as a field error, so the modal and the user's input
+    stay on screen; otherwise the user gets an ephemeral reply or a DM.
+    """
+    deps = deps_of(context)
+    locale = context.get("dealcoach_locale") or (deps.settings.dealcoach_lang if deps else "en")
+    review_id = context.get("dealcoach_review_id") or review_id_in(body)
+    if isinstance(error, DealcoachError):
+        message = str(error)
+        log.info("slack request refused: %s", message, extra={"review_id": review_id})
+    else:
+        log.exception("slack listener failed", exc_info=error, extra={"review_id": review_id})
+        message = t(locale, "error.apology", review=review_id or "-")
+
+    if response is not None and body.get("type") == "view_submission":
+        block_ids = _input_block_ids(body.get("view") or {})
+        if block_ids:
+            payload = {"response_action": "errors", "errors": {block_ids[0]: message[:150]}}
+            return BoltResponse(
+                status=200, body=json.dumps(payload), headers={"content-type": "application/json"}
+            )
+
+    await notify(client, body, message)
+    return None
+
+
+async def notify(client: AsyncWebClient, body: dict[str, Any], message: str) -> None:
+    """Best effort: an ephemeral reply where Slack gave us a response_url, else a DM."""
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+    try:
+        response_url = body.get("response_url")
+        if not response_url:
+            urls = body.get("response_urls") or []
+            response_url = urls[0].get("response_url") if urls else None
+        if response_url:
+            await AsyncWebhookClient(response_url).send(
+                text=message, response_type="ephemeral", replace_original=False
+            )
+            return
+        user_id = body.get("user_id") or (body.get("user") or {}).get("id")
+        if user_id:
+            await client.chat_postMessage(channel=user_id, text=message)
+    except Exception:  # the user could not be told; the log has the original error
+        log.exception("could not deliver an error message to the user")
+
+
+def _input_block_ids(view: dict[str, Any]) -> list[str]:
+    return [
+        b["block_id"]
+        for b in view.get("blocks") or []
+        if b.get("type") == "input" and b.get("block_id")
+    ]

@@ -1,0 +1,119 @@
+"""What every listener needs: settings, services, who is asking and in which language.
+
+`SlackDeps` is attached to each Bolt context by a middleware in `app.py`; listeners read it
+with `deps_of(context)`. Nothing here keeps review state: that lives in the database, so any
+replica can answer any step. The only memory is a short-lived cache of Slack profile data
+(locale, time zone, name) so a busy user does not cost a `users.info` call per click.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dealcoach.config import Settings
+from dealcoach.errors import InputError
+
+# Review ids are short opaque tokens; anything else in private_metadata or a button value
+# did not come from us.
+_REVIEW_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+PROFILE_TTL_SECONDS = 600.0
+
+
+@dataclass
+class Profile:
+    locale: str | None
+    timezone: str | None
+    display_name: str | None
+    is_admin: bool
+
+
+@dataclass
+class SlackDeps:
+    settings: Settings
+    services: Any
+    _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, settings: Settings, services: Any) -> SlackDeps:
+        return cls(settings=settings, services=services)
+
+    @property
+    def reviews(self) -> Any:
+        """The async review service (start, save_answers, complete, …)."""
+        return self.services.reviews
+
+    async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> Profile:
+        """The user's Slack locale / time zone / name via `users.info` (cached briefly).
+
+        A failed lookup is not fatal: the review goes on in the default language.
+        """
+        key = (team_id, user_id)
+        cached = self._profiles.get(key)
+        now = time.monotonic()
+        if cached and now - cached[0] < PROFILE_TTL_SECONDS:
+            return cached[1]
+        try:
+            resp = await client.users_info(user=user_id, include_locale=True)
+            user = resp.get("user") or {}
+            profile = Profile(
+                locale=user.get("locale"),
+                timezone=user.get("tz"),
+                display_name=(user.get("profile") or {}).get("display_name")
+                or user.get("real_name")
+                or user.get("name"),
+                is_admin=bool(user.get("is_admin") or user.get("is_owner")),
+            )
+        except Exception:
+            profile = Profile(locale=None, timezone=None, display_name=None, is_admin=False)
+            return profile  # do not cache a failure
+        if len(self._profiles) > 10_000:
+            self._profiles.clear()
+        self._profiles[key] = (now, profile)
+        return profile
+
+
+def deps_of(context: Any) -> SlackDeps | None:
+    deps = context.get("dealcoach") if context is not None else None
+    return deps if isinstance(deps, SlackDeps) else None
+
+
+def require_deps(context: Any) -> SlackDeps:
+    deps = deps_of(context)
+    if deps is None:  # pragma: no cover - the middleware always sets it
+        raise RuntimeError("dealcoach Slack deps missing from the Bolt context")
+    return deps
+
+
+def slack_locale(value: str | None) -> str | None:
+    """`nl-NL` → `nl`, `en-GB` → `en`; languages we do not speak → None."""
+    if not value:
+        return None
+    lang = value.split("-")[0].split("_")[0].lower()
+    return lang if lang in ("en", "nl") else None
+
+
+def valid_review_id(value: object) -> str:
+    """A review id from Slack (private_metadata, a button value), checked before use."""
+    if not isinstance(value, str) or not _REVIEW_ID.match(value):
+        raise InputError("This form is out of date; type /dealcoach to start again.")
+    return value
+
+
+def review_id_in(body: dict[str, Any]) -> str | None:
+    """The review a payload is about, if it names a well-formed one (for error messages)."""
+    candidates: list[object] = [(body.get("view") or {}).get("private_metadata")]
+    for action in body.get("actions") or []:
+        candidates.append(action.get("value"))
+        candidates.append((action.get("selected_option") or {}).get("value"))
+    for value in candidates:
+        if isinstance(value, str):
+            value = value.split("|")[-1]
+            if _REVIEW_ID.match(value):
+                return value
+    return None

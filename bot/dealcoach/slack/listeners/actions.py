@@ -1,0 +1,9 @@
+"""Block actions: buttons in the modal and on the advice message (filled in below)."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+
+def register(app: AsyncApp) -> None:
+    return None
