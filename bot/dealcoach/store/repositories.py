@@ -1,0 +1,851 @@
+"""Repositories: all SQL of the review log, one class a concern, bound to one session.
+
+Get them from a unit of work (`uow.reviews`, `uow.people`, …), never construct them in
+adapters. Methods return ORM objects valid inside the unit of work, or plain rows/dataclasses.
+Races are settled by unique constraints (get-or-create, idempotent completion, digest claims,
+nudges), never by in-process locks, so any number of replicas can share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.dml import Insert
+
+from dealcoach.store.models import (
+    OUTCOMES,
+    Answer,
+    Assessment,
+    Deal,
+    DigestRun,
+    NudgeLog,
+    Person,
+    Review,
+    ReviewFlag,
+    TeamMembership,
+    Workspace,
+    deal_key,
+)
+from dealcoach.store.types import utcnow
+
+M = TypeVar("M")
+
+
+def _insert(session: Session, model: type[Any]) -> Insert:
+    """INSERT for the session's dialect, with ON CONFLICT support on both databases."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
+
+
+class _Repo:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _add_or_find(self, obj: M, find: Select[M]) -> M:
+        """Insert `obj` in a savepoint; if a unique constraint says someone was first, return
+        theirs instead (get-or-create that is safe across processes)."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(obj)
+        except IntegrityError:
+            existing = self.session.scalars(find).one_or_none()
+            if existing is None:
+                raise
+            return existing
+        return obj
+
+
+# --- workspaces and people ------------------------------------------------------------------
+
+
+class WorkspaceRepo(_Repo):
+    def get(self, workspace_id: int) -> Workspace | None:
+        return self.session.get(Workspace, workspace_id)
+
+    def find(self, platform: str, external_id: str) -> Workspace | None:
+        return self.session.scalars(
+            select(Workspace).where(
+                Workspace.platform == platform, Workspace.external_id == external_id
+            )
+        ).one_or_none()
+
+    def get_or_create(
+        self,
+        platform: str,
+        external_id: str,
+        *,
+        name: str | None = None,
+        default_locale: str | None = None,
+        timezone: str | None = None,
+    ) -> Workspace:
+        found = self.find(platform, external_id)
+        if found is None:
+            found = self._add_or_find(
+                Workspace(
+                    platform=platform,
+                    external_id=external_id,
+                    name=name,
+                    default_locale=default_locale or "en",
+                    timezone=timezone or "UTC",
+                ),
+                select(Workspace).where(
+                    Workspace.platform == platform, Workspace.external_id == external_id
+                ),
+            )
+        if name and found.name != name:
+            found.name = name
+        return found
+
+    def all(self) -> list[Workspace]:
+        return list(self.session.scalars(select(Workspace).order_by(Workspace.id)))
+
+    def only(self, platform: str | None = None) -> Workspace | None:
+        """The single workspace known (optionally of one platform); None if none or several."""
+        query = select(Workspace).order_by(Workspace.id).limit(2)
+        if platform is not None:
+            query = query.where(Workspace.platform == platform)
+        found = list(self.session.scalars(query))
+        return found[0] if len(found) == 1 else None
+
+
+class PersonRepo(_Repo):
+    def get(self, person_id: int) -> Person | None:
+        return self.session.get(Person, person_id)
+
+    def find(self, workspace_id: int, user_id: str) -> Person | None:
+        return self.session.scalars(
+            select(Person).where(Person.workspace_id == workspace_id, Person.user_id == user_id)
+        ).one_or_none()
+
+    def find_everywhere(self, user_id: str) -> list[Person]:
+        """Everyone with this platform user id, in any workspace."""
+        return list(
+            self.session.scalars(
+                select(Person).where(Person.user_id == user_id).order_by(Person.id)
+            )
+        )
+
+    def get_or_create(
+        self,
+        workspace: Workspace,
+        user_id: str,
+        *,
+        display_name: str | None = None,
+        locale: str | None = None,
+        timezone: str | None = None,
+    ) -> Person:
+        """The person; created on first sight. A display name or time zone the platform
+        reports is kept up to date; `locale` only seeds a new person (their own choice,
+        `set_locale`, wins afterwards)."""
+        found = self.find(workspace.id, user_id)
+        if found is None:
+            found = self._add_or_find(
+                Person(
+                    workspace_id=workspace.id,
+                    user_id=user_id,
+                    display_name=display_name,
+                    locale=locale,
+                    timezone=timezone,
+                ),
+                select(Person).where(
+                    Person.workspace_id == workspace.id, Person.user_id == user_id
+                ),
+            )
+        if display_name and found.display_name != display_name:
+            found.display_name = display_name
+        if timezone and found.timezone != timezone:
+            found.timezone = timezone
+        return found
+
+    def set_locale(self, person: Person, locale: str | None) -> None:
+        person.locale = locale
+
+    def set_role(self, person: Person, role: str) -> None:
+        person.role = role
+
+    def set_nudges_paused(self, person: Person, paused: bool) -> None:
+        person.nudges_paused = paused
+
+    def set_conversation_ref(self, person: Person, reference: dict[str, Any] | None) -> None:
+        person.teams_conversation_ref = reference
+
+    def forget(self, people: Sequence[Person]) -> ForgetResult:
+        """Delete these people and everything that is theirs (a privacy request)."""
+        return forget_people(self.session, people)
+
+    def in_workspace(self, workspace_id: int) -> list[Person]:
+        return list(
+            self.session.scalars(
+                select(Person).where(Person.workspace_id == workspace_id).order_by(Person.id)
+            )
+        )
+
+
+# --- teams ----------------------------------------------------------------------------------
+
+
+class TeamRepo(_Repo):
+    def assign(self, manager: Person, member: Person) -> int | None:
+        """Make `manager` the manager of `member` (a member has at most one manager: an
+        earlier manager is replaced). Returns the previous manager's person id, if any."""
+        if manager.workspace_id != member.workspace_id:
+            raise ValueError("manager and member must be in the same workspace")
+        if manager.id == member.id:
+            raise ValueError("a person cannot manage themselves")
+        existing = self.session.scalars(
+            select(TeamMembership).where(
+                TeamMembership.workspace_id == member.workspace_id,
+                TeamMembership.member_id == member.id,
+            )
+        ).one_or_none()
+        if existing is not None:
+            previous = existing.manager_id
+            existing.manager_id = manager.id
+            return previous if previous != manager.id else None
+        added = self._add_or_find(
+            TeamMembership(
+                workspace_id=member.workspace_id, manager_id=manager.id, member_id=member.id
+            ),
+            select(TeamMembership).where(
+                TeamMembership.workspace_id == member.workspace_id,
+                TeamMembership.member_id == member.id,
+            ),
+        )
+        if added.manager_id != manager.id:  # someone else assigned them at the same moment
+            previous = added.manager_id
+            added.manager_id = manager.id
+            return previous
+        return None
+
+    def remove(self, member: Person, manager: Person | None = None) -> bool:
+        """Remove `member` from their team (only from `manager`'s, if given)."""
+        query = delete(TeamMembership).where(
+            TeamMembership.workspace_id == member.workspace_id,
+            TeamMembership.member_id == member.id,
+        )
+        if manager is not None:
+            query = query.where(TeamMembership.manager_id == manager.id)
+        result = self.session.execute(query)
+        return bool(getattr(result, "rowcount", 0))
+
+    def members(self, manager_id: int) -> list[Person]:
+        return list(
+            self.session.scalars(
+                select(Person)
+                .join(TeamMembership, TeamMembership.member_id == Person.id)
+                .where(TeamMembership.manager_id == manager_id)
+                .order_by(Person.display_name, Person.user_id)
+            )
+        )
+
+    def member_ids(self, manager_id: int) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(TeamMembership.member_id).where(TeamMembership.manager_id == manager_id)
+            )
+        )
+
+    def manager_of(self, member_id: int) -> Person | None:
+        return self.session.scalars(
+            select(Person)
+            .join(TeamMembership, TeamMembership.manager_id == Person.id)
+            .where(TeamMembership.member_id == member_id)
+        ).one_or_none()
+
+    def managers(self, workspace_id: int | None = None) -> list[Person]:
+        """Everyone who manages at least one member."""
+        query = (
+            select(Person)
+            .where(Person.id.in_(select(TeamMembership.manager_id).distinct()))
+            .order_by(Person.id)
+        )
+        if workspace_id is not None:
+            query = query.where(Person.workspace_id == workspace_id)
+        return list(self.session.scalars(query))
+
+    def memberships(self, workspace_id: int) -> list[tuple[Person, Person]]:
+        """(manager, member) pairs of a workspace, grouped by manager."""
+        manager = aliased(Person)
+        member = aliased(Person)
+        rows = self.session.execute(
+            select(manager, member)
+            .join(TeamMembership, TeamMembership.manager_id == manager.id)
+            .join(member, TeamMembership.member_id == member.id)
+            .where(TeamMembership.workspace_id == workspace_id)
+            .order_by(manager.user_id, member.user_id)
+        ).all()
+        return [(row[0], row[1]) for row in rows]
+
+
+# --- deals ----------------------------------------------------------------------------------
+
+
+class DealRepo(_Repo):
+    def get(self, deal_id: int) -> Deal | None:
+        return self.session.get(Deal, deal_id)
+
+    def find(self, owner_id: int, name: str) -> Deal | None:
+        return self.session.scalars(
+            select(Deal).where(Deal.owner_id == owner_id, Deal.name_key == deal_key(name))
+        ).one_or_none()
+
+    def get_or_create(self, owner: Person, name: str) -> Deal:
+        """The owner's deal of this name (matched case-insensitively), created on first use."""
+        found = self.find(owner.id, name)
+        if found is not None:
+            return found
+        key = deal_key(name)
+        return self._add_or_find(
+            Deal(
+                workspace_id=owner.workspace_id, owner_id=owner.id, name=name.strip(), name_key=key
+            ),
+            select(Deal).where(Deal.owner_id == owner.id, Deal.name_key == key),
+        )
+
+    def update_details(
+        self,
+        deal: Deal,
+        *,
+        account: str | None = None,
+        value: float | None = None,
+        stage: str | None = None,
+    ) -> None:
+        if account is not None:
+            deal.account = account
+        if value is not None:
+            deal.value = value
+        if stage is not None:
+            deal.stage = stage
+
+    def set_outcome(self, deal: Deal, outcome: str) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        deal.outcome = outcome
+
+    def for_owner(self, owner_id: int) -> list[Deal]:
+        return list(
+            self.session.scalars(
+                select(Deal).where(Deal.owner_id == owner_id).order_by(Deal.updated_at.desc())
+            )
+        )
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One completed review, flattened for `dealcoach export`."""
+
+    review_id: int
+    workspace_platform: str
+    workspace_id: str
+    workspace_name: str | None
+    user_id: str
+    display_name: str | None
+    platform: str
+    locale: str
+    content_version: str | None
+    started_at: datetime
+    completed_at: datetime | None
+    deal_name: str | None
+    deal_account: str | None
+    deal_value: float | None
+    deal_stage: str | None
+    deal_outcome: str | None
+    quadrant: str | None
+    recommendation: str | None
+    flags: list[str]
+    assessment: dict[str, Any]
+    advice_text: str | None
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    drafts: int
+    answers: int
+
+
+class ReviewRepo(_Repo):
+    def get(self, review_id: int) -> Review | None:
+        return self.session.get(Review, review_id)
+
+    def get_for_update(self, review_id: int) -> Review | None:
+        """The review, row-locked until the end of the transaction on PostgreSQL (SQLite
+        transactions already hold the write lock: BEGIN IMMEDIATE)."""
+        return self.session.scalars(
+            select(Review)
+            .where(Review.id == review_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+
+    def find_by_key(self, idempotency_key: str) -> Review | None:
+        return self.session.scalars(
+            select(Review).where(Review.idempotency_key == idempotency_key)
+        ).one_or_none()
+
+    def create_draft(
+        self,
+        person: Person,
+        *,
+        platform: str,
+        locale: str,
+        content_version: str | None = None,
+        deal: Deal | None = None,
+        reopened_from: Review | None = None,
+    ) -> Review:
+        now = utcnow()
+        review = Review(
+            workspace_id=person.workspace_id,
+            person_id=person.id,
+            deal_id=deal.id if deal is not None else None,
+            platform=platform,
+            status="draft",
+            locale=locale,
+            content_version=content_version,
+            reopened_from_id=reopened_from.id if reopened_from is not None else None,
+            started_at=now,
+            updated_at=now,
+        )
+        self.session.add(review)
+        self.session.flush()
+        return review
+
+    def latest_draft(self, person_id: int) -> Review | None:
+        return self.session.scalars(
+            select(Review)
+            .where(Review.person_id == person_id, Review.status == "draft")
+            .order_by(Review.updated_at.desc(), Review.id.desc())
+            .limit(1)
+        ).one_or_none()
+
+    def answers(self, review_id: int) -> dict[str, Any]:
+        """Question id → value, in the order they were answered."""
+        rows = self.session.execute(
+            select(Answer.question_id, Answer.value)
+            .where(Answer.review_id == review_id)
+            .order_by(Answer.answered_at, Answer.id)
+        ).all()
+        return {qid: value for qid, value in rows}
+
+    def save_answers(self, review: Review, answers: Mapping[str, Any]) -> None:
+        """Upsert one row per question; answers not named here are kept as they are."""
+        if not answers:
+            return
+        now = utcnow()
+        rows = [
+            {"review_id": review.id, "question_id": qid, "value": value, "answered_at": now}
+            for qid, value in answers.items()
+        ]
+        stmt = _insert(self.session, Answer).values(rows)
+        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
+            index_elements=[Answer.review_id, Answer.question_id],
+            set_={"value": stmt.excluded.value, "answered_at": stmt.excluded.answered_at},  # type: ignore[attr-defined]
+        )
+        self.session.execute(stmt)
+        review.updated_at = now
+
+    def delete_answers(self, review: Review, question_ids: Iterable[str]) -> int:
+        ids = list(question_ids)
+        if not ids:
+            return 0
+        result = self.session.execute(
+            delete(Answer).where(Answer.review_id == review.id, Answer.question_id.in_(ids))
+        )
+        review.updated_at = utcnow()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def attach_deal(self, review: Review, deal: Deal) -> None:
+        review.deal_id = deal.id
+        review.deal = deal
+
+    def complete(
+        self,
+        review: Review,
+        *,
+        idempotency_key: str | None,
+        quadrant: str,
+        recommendation: str,
+        flags: Sequence[str],
+        assessment: Mapping[str, Any],
+        advice: Mapping[str, Any] | None = None,
+        advice_text: str | None = None,
+    ) -> bool:
+        """Mark a draft completed with its assessment and advice. Returns False (and changes
+        nothing) if it is no longer a draft, e.g. a second completion got here first.
+
+        Call it on a review read with `get_for_update`; a clash on `idempotency_key` with
+        another review raises IntegrityError (use `find_by_key` first).
+        """
+        now = utcnow()
+        result = self.session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.status == "draft")
+            .values(
+                status="completed",
+                idempotency_key=idempotency_key,
+                quadrant=quadrant,
+                recommendation=recommendation,
+                completed_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            return False
+        unique_flags = list(dict.fromkeys(flags))
+        self.session.add(
+            Assessment(
+                review_id=review.id,
+                quadrant=quadrant,
+                recommendation=recommendation,
+                flags=unique_flags,
+                data=dict(assessment),
+                advice=dict(advice) if advice is not None else None,
+                advice_text=advice_text,
+                created_at=now,
+            )
+        )
+        self.session.add_all(ReviewFlag(review_id=review.id, flag=f) for f in unique_flags)
+        if review.deal_id is not None:
+            self.session.execute(
+                update(Deal).where(Deal.id == review.deal_id).values(last_reviewed_at=now)
+            )
+        self.session.flush()
+        self.session.refresh(review)
+        return True
+
+    def abandon(self, review: Review) -> bool:
+        result = self.session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.status == "draft")
+            .values(status="abandoned", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(review)
+        return bool(getattr(result, "rowcount", 0))
+
+    def assessment(self, review_id: int) -> Assessment | None:
+        return self.session.scalars(
+            select(Assessment).where(Assessment.review_id == review_id)
+        ).one_or_none()
+
+    def flags(self, review_id: int) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(ReviewFlag.flag).where(ReviewFlag.review_id == review_id).order_by(
+                    ReviewFlag.flag
+                )
+            )
+        )
+
+    def deal_history(
+        self, deal_id: int, *, exclude_review_id: int | None = None, limit: int = 5
+    ) -> list[Review]:
+        """Earlier completed reviews of the deal, newest first."""
+        query = (
+            select(Review)
+            .where(Review.deal_id == deal_id, Review.status == "completed")
+            .order_by(Review.completed_at.desc(), Review.id.desc())
+            .limit(limit)
+        )
+        if exclude_review_id is not None:
+            query = query.where(Review.id != exclude_review_id)
+        return list(self.session.scalars(query))
+
+    def for_person(
+        self, person_id: int, *, status: str | None = None, limit: int = 20
+    ) -> list[Review]:
+        """A person's reviews, most recently touched first."""
+        query = (
+            select(Review)
+            .where(Review.person_id == person_id)
+            .order_by(Review.updated_at.desc(), Review.id.desc())
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(Review.status == status)
+        return list(self.session.scalars(query))
+
+    def prune_drafts(self, older_than: datetime) -> PruneResult:
+        """Delete drafts (and their answers) last touched before `older_than`."""
+        stale = select(Review.id).where(Review.status == "draft", Review.updated_at < older_than)
+        answers = self.session.execute(
+            delete(Answer).where(Answer.review_id.in_(stale)).execution_options(
+                synchronize_session=False
+            )
+        )
+        drafts = self.session.execute(
+            delete(Review)
+            .where(Review.status == "draft", Review.updated_at < older_than)
+            .execution_options(synchronize_session=False)
+        )
+        return PruneResult(
+            drafts=int(getattr(drafts, "rowcount", 0) or 0),
+            answers=int(getattr(answers, "rowcount", 0) or 0),
+        )
+
+    def iter_export(
+        self, *, since: datetime | None = None, batch_size: int = 500
+    ) -> Iterator[ExportRow]:
+        """Every completed review (completed at or after `since`), oldest id first.
+
+        Keyset pagination over plain rows (no ORM identity map): memory stays constant however
+        many reviews there are, and no transaction or cursor is held open across batches'
+        consumers longer than one batch query.
+        """
+        last_id = 0
+        while True:
+            query = (
+                select(
+                    Review.id,
+                    Workspace.platform,
+                    Workspace.external_id,
+                    Workspace.name,
+                    Person.user_id,
+                    Person.display_name,
+                    Review.platform,
+                    Review.locale,
+                    Review.content_version,
+                    Review.started_at,
+                    Review.completed_at,
+                    Deal.name,
+                    Deal.account,
+                    Deal.value,
+                    Deal.stage,
+                    Deal.outcome,
+                    Review.quadrant,
+                    Review.recommendation,
+                    Assessment.flags,
+                    Assessment.data,
+                    Assessment.advice_text,
+                )
+                .join(Person, Person.id == Review.person_id)
+                .join(Workspace, Workspace.id == Review.workspace_id)
+                .outerjoin(Deal, Deal.id == Review.deal_id)
+                .outerjoin(Assessment, Assessment.review_id == Review.id)
+                .where(Review.status == "completed", Review.id > last_id)
+                .order_by(Review.id)
+                .limit(batch_size)
+            )
+            if since is not None:
+                query = query.where(Review.completed_at >= since)
+            rows = self.session.execute(query).all()
+            if not rows:
+                return
+            ids = [row[0] for row in rows]
+            answers: dict[int, dict[str, Any]] = {rid: {} for rid in ids}
+            for rid, qid, value in self.session.execute(
+                select(Answer.review_id, Answer.question_id, Answer.value)
+                .where(Answer.review_id.in_(ids))
+                .order_by(Answer.review_id, Answer.answered_at, Answer.id)
+            ):
+                answers[rid][qid] = value
+            for row in rows:
+                yield ExportRow(
+                    review_id=row[0],
+                    workspace_platform=row[1],
+                    workspace_id=row[2],
+                    workspace_name=row[3],
+                    user_id=row[4],
+                    display_name=row[5],
+                    platform=row[6],
+                    locale=row[7],
+                    content_version=row[8],
+                    started_at=row[9],
+                    completed_at=row[10],
+                    deal_name=row[11],
+                    deal_account=row[12],
+                    deal_value=row[13],
+                    deal_stage=row[14],
+                    deal_outcome=row[15],
+                    quadrant=row[16],
+                    recommendation=row[17],
+                    flags=list(row[18] or []),
+                    assessment=dict(row[19] or {}),
+                    advice_text=row[20],
+                    answers=answers[row[0]],
+                )
+            last_id = ids[-1]
+            if len(rows) < batch_size:
+                return
+
+    def count(self, *, status: str | None = None) -> int:
+        query = select(func.count()).select_from(Review)
+        if status is not None:
+            query = query.where(Review.status == status)
+        return int(self.session.scalar(query) or 0)
+
+
+# --- forgetting a person --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    people: int
+    reviews: int
+    answers: int
+
+
+def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
+    """Delete people with everything that is theirs: reviews, answers, assessments, deals,
+    team memberships, digest runs and nudges (ON DELETE CASCADE, plus explicit deletes so the
+    counts are exact and nothing depends on the cascade alone)."""
+    ids = [p.id for p in people]
+    if not ids:
+        return ForgetResult(0, 0, 0)
+    review_ids = select(Review.id).where(Review.person_id.in_(ids))
+    answers = session.execute(
+        delete(Answer).where(Answer.review_id.in_(review_ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    session.execute(
+        delete(ReviewFlag).where(ReviewFlag.review_id.in_(review_ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    session.execute(
+        delete(Assessment).where(Assessment.review_id.in_(review_ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    # Reviews reopened from one of theirs (only theirs can be) lose the link first.
+    session.execute(
+        update(Review)
+        .where(Review.reopened_from_id.in_(review_ids))
+        .values(reopened_from_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    reviews = session.execute(
+        delete(Review).where(Review.person_id.in_(ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    session.execute(
+        delete(TeamMembership)
+        .where((TeamMembership.member_id.in_(ids)) | (TeamMembership.manager_id.in_(ids)))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(NudgeLog).where(NudgeLog.person_id.in_(ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    session.execute(
+        delete(DigestRun).where(DigestRun.manager_id.in_(ids)).execution_options(
+            synchronize_session=False
+        )
+    )
+    session.execute(
+        delete(Deal).where(Deal.owner_id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    deleted = session.execute(
+        delete(Person).where(Person.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    session.expunge_all()
+    return ForgetResult(
+        people=int(getattr(deleted, "rowcount", 0) or 0),
+        reviews=int(getattr(reviews, "rowcount", 0) or 0),
+        answers=int(getattr(answers, "rowcount", 0) or 0),
+    )
+
+
+# --- digests and nudges ---------------------------------------------------------------------
+
+
+class DigestRunRepo(_Repo):
+    """Exactly-once digests: a manager's week is claimed by inserting its unique row."""
+
+    def get(self, manager_id: int, iso_week: str) -> DigestRun | None:
+        return self.session.scalars(
+            select(DigestRun).where(
+                DigestRun.manager_id == manager_id, DigestRun.iso_week == iso_week
+            )
+        ).one_or_none()
+
+    def claim(
+        self, manager_id: int, iso_week: str, *, stale_after: timedelta = timedelta(minutes=30)
+    ) -> DigestRun | None:
+        """Claim the week for this manager, or None if it is sent or being sent elsewhere.
+
+        A `failed` run, or a `claimed` one older than `stale_after` (its sender died), is
+        claimed again with `attempts + 1`. Commit right after claiming, before sending.
+        """
+        now = utcnow()
+        inserted = self.session.execute(
+            _insert(self.session, DigestRun)
+            .values(
+                manager_id=manager_id,
+                iso_week=iso_week,
+                status="claimed",
+                attempts=1,
+                claimed_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["manager_id", "iso_week"])  # type: ignore[attr-defined]
+            .returning(DigestRun.id)
+        ).scalar_one_or_none()
+        if inserted is not None:
+            return self.session.get(DigestRun, inserted)
+        retaken = self.session.execute(
+            update(DigestRun)
+            .where(
+                DigestRun.manager_id == manager_id,
+                DigestRun.iso_week == iso_week,
+                (DigestRun.status == "failed")
+                | ((DigestRun.status == "claimed") & (DigestRun.claimed_at < now - stale_after)),
+            )
+            .values(status="claimed", attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(retaken, "rowcount", 0):
+            run = self.get(manager_id, iso_week)
+            if run is not None:
+                self.session.refresh(run)
+            return run
+        return None
+
+    def mark_sent(self, run: DigestRun) -> None:
+        run.status = "sent"
+        run.sent_at = utcnow()
+        run.error = None
+
+    def mark_failed(self, run: DigestRun, error: str) -> None:
+        run.status = "failed"
+        run.error = error[:2000]
+
+
+class NudgeRepo(_Repo):
+    def record(self, person_id: int, deal_id: int, iso_week: str) -> bool:
+        """Log a nudge; False if this person was already nudged about this deal that week."""
+        result = self.session.execute(
+            _insert(self.session, NudgeLog)
+            .values(person_id=person_id, deal_id=deal_id, iso_week=iso_week, sent_at=utcnow())
+            .on_conflict_do_nothing(  # type: ignore[attr-defined]
+                index_elements=["person_id", "deal_id", "iso_week"]
+            )
+            .returning(NudgeLog.id)
+        ).scalar_one_or_none()
+        return result is not None
+
+    def sent_in_week(self, person_id: int, iso_week: str) -> list[int]:
+        return list(
+            self.session.scalars(
+                select(NudgeLog.deal_id).where(
+                    NudgeLog.person_id == person_id, NudgeLog.iso_week == iso_week
+                )
+            )
+        )

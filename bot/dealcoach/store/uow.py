@@ -1,0 +1,170 @@
+"""Unit of work: one session, one transaction, the repositories on top.
+
+Sync::
+
+    store = Store(url)
+    with store.unit_of_work() as uow:
+        person = uow.people.get_or_create(workspace, "U1")
+        uow.commit()              # explicit; leaving the block without it rolls back
+
+    result = store.run(fn, *args)  # fn(uow, *args) in one transaction, committed on success
+
+Async (the Slack/Teams server): the *same* sync function runs in `AsyncSession.run_sync`, so
+query logic is written once::
+
+    astore = AsyncStore(url)
+    result = await astore.run(fn, *args)
+
+Functions given to `run` must return plain data (not ORM objects that lazy-load later).
+Database outages and a missing schema surface as `dealcoach.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, exc, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from dealcoach.store.engine import (
+    is_sqlite,
+    make_async_engine,
+    make_engine,
+    migrate,
+    store_errors,
+    translate_error,
+)
+from dealcoach.store.repositories import (
+    DealRepo,
+    DigestRunRepo,
+    NudgeRepo,
+    PersonRepo,
+    ReviewRepo,
+    TeamRepo,
+    WorkspaceRepo,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    """One transaction and the repositories bound to it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.workspaces = WorkspaceRepo(session)
+        self.people = PersonRepo(session)
+        self.teams = TeamRepo(session)
+        self.deals = DealRepo(session)
+        self.reviews = ReviewRepo(session)
+        self.digest_runs = DigestRunRepo(session)
+        self.nudges = NudgeRepo(session)
+
+    @property
+    def dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+class Store:
+    """The synchronous store: an engine and units of work on it."""
+
+    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        with store_errors(), self._sessions() as session:
+            uow = UnitOfWork(session)
+            try:
+                yield uow
+            finally:
+                # Anything not committed explicitly is rolled back.
+                session.rollback()
+
+    def run(
+        self, fn: Callable[Concatenate[UnitOfWork, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(uow, *args, **kwargs)` in one transaction, committed when it returns."""
+        with self.unit_of_work() as uow:
+            result = fn(uow, *args, **kwargs)
+            uow.commit()
+            return result
+
+    def migrate(self, revision: str = "head") -> None:
+        migrate(self.url, revision)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except exc.SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class AsyncStore:
+    """The asyncio store: runs the same sync unit-of-work functions via `run_sync`."""
+
+    def __init__(self, url: str, *, engine: AsyncEngine | None = None) -> None:
+        self.url = url
+        self.engine = engine if engine is not None else make_async_engine(url)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def run(
+        self, fn: Callable[Concatenate[UnitOfWork, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(uow, *args, **kwargs)` in one transaction on the async engine, committed when
+        it returns (rolled back if it raises)."""
+
+        def call(session: Session) -> T:
+            uow = UnitOfWork(session)
+            result = fn(uow, *args, **kwargs)
+            uow.commit()
+            return result
+
+        session: AsyncSession
+        try:
+            async with self._sessions() as session:
+                try:
+                    return await session.run_sync(call)
+                finally:
+                    await session.rollback()
+        except exc.SQLAlchemyError as err:
+            mapped = translate_error(err)
+            if mapped is None:
+                raise
+            raise mapped from err
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except exc.SQLAlchemyError:
+            return False
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
