@@ -1,0 +1,218 @@
+"""Answers → Assessment, by the rules in `prompts/rules.yaml`.
+
+Each rule that fires can raise a flag (with a reason in words), decide a side (the customer
+or us wins/loses) and propose a recommendation. The quadrant follows from the two sides
+(`unclear` while a side is unknown); the most severe recommendation proposed wins
+(walk_away > renegotiate > strengthen > pursue), and `pursue` is only ever proposed by the
+rule that checks DESIGN.md's rule 5. Next steps come from the fired rules in file order,
+followed by discovery questions for the decision-makers whose agenda is unknown — the
+economic buyer and the champion first, as their personal wins weigh the most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Literal
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field
+
+from dealcoach.coach import conditions as cond
+from dealcoach.coach.bank import (
+    Quadrant,
+    QuestionBank,
+    Recommendation,
+    Rule,
+    load_bank,
+)
+from dealcoach.coach.machine import named_people
+from dealcoach.coach.markup import make_env
+
+Side = Literal["win", "lose", "unclear"]
+SEVERITY: dict[str, int] = {"pursue": 0, "strengthen": 1, "renegotiate": 2, "walk_away": 3}
+KEY_ROLES = ("economic_buyer", "champion")
+MAX_DISCOVERY_PER_PERSON = 2
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    flag: str
+    rule: str
+    label: str
+    reason: str
+
+
+class Assessment(BaseModel):
+    """The contract fields of DESIGN.md plus the explanation of how they came about."""
+
+    quadrant: Quadrant
+    recommendation: Recommendation
+    flags: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    recommendation_reason: str
+    rules: list[str] = Field(default_factory=list)
+    customer_side: Side = "unclear"
+    our_side: Side = "unclear"
+    locale: str = "en"
+    content_version: str = ""
+
+
+def person_name(bank: QuestionBank, answers: Mapping[str, object], n: int) -> str:
+    who = answers.get(f"agenda.{n}.who")
+    if isinstance(who, str) and who.strip():
+        return who.strip()
+    role = answers.get(f"agenda.{n}.role")
+    if isinstance(role, str) and role:
+        return bank.option_label(f"agenda.{n}.role", role)
+    return bank.person_label(n)
+
+
+@lru_cache(maxsize=512)
+def _template(source: str) -> jinja2.Template:
+    return make_env("text").from_string(source)
+
+
+def _say(source: str, **values: object) -> str:
+    return str(_template(source).render(**values)).strip()
+
+
+def _join(names: list[str], locale: str) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    last = " en " if locale == "nl" else " and "
+    return ", ".join(names[:-1]) + last + names[-1]
+
+
+def _side(sides: list[str]) -> Side:
+    if "lose" in sides:
+        return "lose"
+    if "win" in sides:
+        return "win"
+    return "unclear"
+
+
+def _quadrant(customer: Side, us: Side) -> Quadrant:
+    if customer == "unclear" or us == "unclear":
+        return "unclear"
+    key = f"{customer}_{us}"
+    assert key in ("win_win", "win_lose", "lose_win", "lose_lose")
+    return key  # type: ignore[return-value]
+
+
+def assess(
+    answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
+) -> Assessment:
+    """Apply the rules to validated answers (see coach.answers.validate_answers)."""
+    bank = bank or load_bank(locale)
+    people = named_people(answers, bank.max_people)
+    deal = answers.get("deal.name") or ""
+    side_rules = [r for r in bank.rules if r.side is not None]
+    other_rules = [r for r in bank.rules if r.side is None]
+
+    fired: list[tuple[Rule, list[int]]] = []
+
+    def run(rule: Rule, quadrant: str | None) -> None:
+        matched: set[int] = set()
+        ctx = cond.Context(answers=answers, people=people, quadrant=quadrant, matched=matched)
+        if cond.evaluate(rule.when, ctx):
+            fired.append((rule, sorted(matched)))
+
+    for rule in side_rules:
+        run(rule, None)
+    customer = _side([r.side[1] for r, _ in fired if r.side and r.side[0] == "customer"])
+    us = _side([r.side[1] for r, _ in fired if r.side and r.side[0] == "us"])
+    quadrant = _quadrant(customer, us)
+    for rule in other_rules:
+        if not rule.fallback:
+            run(rule, quadrant)
+    # Restore file order, so findings and next steps read business first.
+    order = {rule.id: i for i, rule in enumerate(bank.rules)}
+    fired.sort(key=lambda item: order[item[0].id])
+
+    def names_of(matched: list[int]) -> str:
+        if not matched:
+            return bank.labels.someone
+        return _join([person_name(bank, answers, n) for n in matched], bank.locale)
+
+    candidates = [(rule, matched) for rule, matched in fired if rule.recommend]
+    if not candidates:
+        fallback = next(r for r in bank.rules if r.fallback)
+        fired.append((fallback, []))
+        candidates = [(fallback, [])]
+    deciding, deciding_people = max(
+        candidates, key=lambda item: SEVERITY[item[0].recommend or "strengthen"]
+    )  # max() keeps the first of equals: the earliest rule in the file explains it
+    recommendation = deciding.recommend or "strengthen"
+    recommendation_reason = _say(
+        deciding.recommendation_text or "", names=names_of(deciding_people), deal=deal
+    )
+
+    findings: list[Finding] = []
+    flags: list[str] = []
+    steps: list[str] = []
+    for rule, matched in fired:
+        values = {"names": names_of(matched), "deal": deal}
+        if rule.flag and rule.flag not in flags:
+            flags.append(rule.flag)
+            findings.append(
+                Finding(
+                    flag=rule.flag,
+                    rule=rule.id,
+                    label=bank.labels.flags[rule.flag],
+                    reason=_say(rule.reason or "", **values),
+                )
+            )
+        if rule.flag or rule is deciding or rule.recommend == recommendation:
+            for source in rule.steps:
+                step = _say(source, **values)
+                if step and step not in steps:
+                    steps.append(step)
+    steps.extend(s for s in discovery_steps(bank, answers) if s not in steps)
+    return Assessment(
+        quadrant=quadrant,
+        recommendation=recommendation,
+        flags=flags,
+        next_steps=steps,
+        findings=findings,
+        recommendation_reason=recommendation_reason,
+        rules=[rule.id for rule, _ in fired],
+        customer_side=customer,
+        our_side=us,
+        locale=bank.locale,
+        content_version=bank.content_version,
+    )
+
+
+def unknown_people(bank: QuestionBank, answers: Mapping[str, object]) -> list[int]:
+    """Named decision-makers whose agenda is unknown, economic buyer and champion first."""
+    people = [
+        n
+        for n in named_people(answers, bank.max_people)
+        if cond.is_blank(answers.get(f"agenda.{n}.certainty"))
+        or answers.get(f"agenda.{n}.certainty") == "unknown"
+    ]
+    return sorted(people, key=lambda n: answers.get(f"agenda.{n}.role") not in KEY_ROLES)
+
+
+def discovery_questions(
+    bank: QuestionBank, answers: Mapping[str, object], n: int, limit: int | None = None
+) -> list[str]:
+    """The questions that uncover person n's interests: for the interests the seller
+    suspects, else the whole inventory."""
+    chosen = answers.get(f"agenda.{n}.interests")
+    ids = [i for i in chosen if i in bank.interests] if isinstance(chosen, list) else []
+    if not ids:
+        ids = list(bank.interests)
+    questions = [bank.interests[i].discovery for i in ids]
+    return questions[:limit] if limit is not None else questions
+
+
+def discovery_steps(bank: QuestionBank, answers: Mapping[str, object]) -> list[str]:
+    steps = []
+    for n in unknown_people(bank, answers):
+        name = person_name(bank, answers, n)
+        for question in discovery_questions(bank, answers, n, MAX_DISCOVERY_PER_PERSON):
+            steps.append(_say(bank.labels.discovery_step, name=name, question=question))
+    return steps

@@ -1,0 +1,111 @@
+"""The review state machine: given the answers so far, which questions come next.
+
+Pure: no I/O. The rounds are `fit` (deal.* and fit.*), `agenda` (1..3 decision-makers),
+`benefit` and `signals`. A step holds the not-yet-asked questions of one round (for the
+agenda: of the people shown). A follow-up (`ask_when`) whose condition reads an answer of
+the same step is asked in a follow-up step right after it; one whose condition reads an
+earlier step is simply part of its step when the condition holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from dealcoach.coach import conditions as cond
+from dealcoach.coach.bank import Question, QuestionBank, RoundId
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    round: RoundId
+    questions: tuple[Question, ...]
+    people: int  # how many decision-makers the agenda round shows (1..max)
+    can_add_person: bool
+    is_followup: bool
+
+    @property
+    def question_ids(self) -> list[str]:
+        return [q.id for q in self.questions]
+
+
+def person_has_answers(answers: Mapping[str, object], n: int) -> bool:
+    prefix = f"agenda.{n}."
+    return any(key.startswith(prefix) for key in answers)
+
+
+def person_named(answers: Mapping[str, object], n: int) -> bool:
+    """A decision-maker counts when any of their answers says something."""
+    prefix = f"agenda.{n}."
+    return any(
+        key.startswith(prefix) and not cond.is_blank(value) for key, value in answers.items()
+    )
+
+
+def count_people(answers: Mapping[str, object], max_people: int = 3) -> int:
+    """How many decision-maker slots the answers use (at least 1)."""
+    highest = 1
+    for n in range(1, max_people + 1):
+        if person_has_answers(answers, n):
+            highest = n
+    return highest
+
+
+def named_people(answers: Mapping[str, object], max_people: int = 3) -> tuple[int, ...]:
+    return tuple(n for n in range(1, max_people + 1) if person_named(answers, n))
+
+
+def _depends_inside(question: Question, step_ids: set[str]) -> bool:
+    return question.ask_when is not None and bool(cond.answer_ids(question.ask_when) & step_ids)
+
+
+def next_step(
+    bank: QuestionBank, answers: Mapping[str, object], people: int | None = None
+) -> Step | None:
+    """The next step to ask, or None when the review is ready to be assessed.
+
+    `people` asks the agenda round to show that many decision-makers (the user pressed
+    "add a person"); by default it shows as many as the answers already use (at least 1).
+    """
+    shown = count_people(answers, bank.max_people)
+    if people is not None:
+        shown = max(shown, min(max(people, 1), bank.max_people))
+    ctx = cond.Context(answers=answers, people=named_people(answers, bank.max_people))
+    for info in bank.rounds:
+        if info.id == "agenda":
+            questions = [
+                q for q in bank.questions_in("agenda") if q.person is not None and q.person <= shown
+            ]
+        else:
+            questions = bank.questions_in(info.id)
+        step_ids = {q.id for q in questions}
+        main = [
+            q
+            for q in questions
+            if q.ask_when is None
+            or (not _depends_inside(q, step_ids) and cond.evaluate(q.ask_when, ctx))
+        ]
+        todo = [q for q in main if q.id not in answers]
+        followups = [
+            q
+            for q in questions
+            if _depends_inside(q, step_ids)
+            and q.id not in answers
+            and q.ask_when is not None
+            and cond.evaluate(q.ask_when, ctx)
+        ]
+        for batch, is_followup in ((todo, False), (followups, True)):
+            if batch:
+                return Step(
+                    round=info.id,
+                    questions=tuple(batch),
+                    people=shown,
+                    can_add_person=info.id == "agenda" and shown < bank.max_people,
+                    is_followup=is_followup,
+                )
+    return None
+
+
+def all_steps_done(bank: QuestionBank, answers: Mapping[str, object]) -> bool:
+    return next_step(bank, answers) is None
