@@ -1,0 +1,65 @@
+"""The composition root: settings → store → services (→ adapters, which build on these).
+
+Nothing is created at import time: `build_services(settings)` makes the engines and
+services when a command or the server starts. The async store (the asyncio server's path)
+is made on first use, so CLI commands never open an async engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from dealcoach.config import Settings, get_settings
+from dealcoach.services.reviews import AsyncReviewService, ReviewService
+from dealcoach.store.engine import current_revision, head_revision, is_sqlite, migrate
+from dealcoach.store.uow import AsyncStore, Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    reviews: ReviewService
+    _closed: bool = field(default=False, repr=False)
+
+    @cached_property
+    def async_store(self) -> AsyncStore:
+        return AsyncStore(self.settings.database_url)
+
+    @cached_property
+    def async_reviews(self) -> AsyncReviewService:
+        return AsyncReviewService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    def close(self) -> None:
+        """Dispose of the sync engine (the async one: `await aclose()`)."""
+        self.store.dispose()
+
+    async def aclose(self) -> None:
+        if "async_store" in self.__dict__:
+            await self.async_store.dispose()
+        self.store.dispose()
+
+
+def ensure_schema(url: str) -> bool:
+    """Bring an embedded SQLite database to the latest revision (so the one-command quick
+    start works); returns True if it migrated. PostgreSQL is never migrated implicitly:
+    ops run `dealcoach db upgrade` (a deploy step / init container)."""
+    if not is_sqlite(url):
+        return False
+    if current_revision(url) == head_revision():
+        return False
+    migrate(url, "head")
+    return True
+
+
+def build_services(settings: Settings | None = None, *, migrate_sqlite: bool = True) -> Services:
+    settings = settings or get_settings()
+    if migrate_sqlite:
+        ensure_schema(settings.database_url)
+    store = Store(settings.database_url)
+    return Services(
+        settings=settings,
+        store=store,
+        reviews=ReviewService(store, default_locale=settings.dealcoach_lang),
+    )

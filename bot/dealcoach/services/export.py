@@ -1,0 +1,158 @@
+"""`dealcoach export`: every completed review with its answers and assessment, streamed.
+
+Rows come from `ReviewRepo.iter_export` (keyset batches of plain rows), are written as they
+arrive and never collected, so memory stays flat however large the log is.
+
+- `jsonl`: one JSON object a line (review, workspace, user, deal, answers keyed by question
+  id, assessment as the coach produced it, the advice text).
+- `csv`: one row a review; fixed columns, then one `answer:<question id>` column per
+  question of the bank (multi-choice values joined by `;`), then `answers_other` (JSON) for
+  answers to questions the current bank no longer has.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any, Literal, TextIO
+
+from dealcoach.coach.bank import load_bank
+from dealcoach.errors import InputError
+from dealcoach.store.repositories import ExportRow
+from dealcoach.store.uow import Store
+
+ExportFormat = Literal["jsonl", "csv"]
+
+FIXED_COLUMNS = [
+    "review_id",
+    "completed_at",
+    "started_at",
+    "workspace_platform",
+    "workspace_id",
+    "workspace_name",
+    "user_id",
+    "display_name",
+    "platform",
+    "locale",
+    "content_version",
+    "deal_name",
+    "deal_account",
+    "deal_value",
+    "deal_stage",
+    "deal_outcome",
+    "quadrant",
+    "recommendation",
+    "flags",
+    "next_steps",
+]
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """`--since`: a date (midnight UTC) or an ISO datetime (UTC if no offset is given)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise InputError(f"--since: {value!r} is not a date like 2026-11-01") from err
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def row_to_json(row: ExportRow) -> dict[str, Any]:
+    return {
+        "review_id": row.review_id,
+        "completed_at": _iso(row.completed_at),
+        "started_at": _iso(row.started_at),
+        "workspace": {
+            "platform": row.workspace_platform,
+            "id": row.workspace_id,
+            "name": row.workspace_name,
+        },
+        "user": {"id": row.user_id, "name": row.display_name},
+        "platform": row.platform,
+        "locale": row.locale,
+        "content_version": row.content_version,
+        "deal": {
+            "name": row.deal_name,
+            "account": row.deal_account,
+            "value": row.deal_value,
+            "stage": row.deal_stage,
+            "outcome": row.deal_outcome,
+        },
+        "answers": row.answers,
+        "assessment": row.assessment,
+        "advice": row.advice_text,
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _iter_rows(store: Store, since: datetime | None) -> Iterator[ExportRow]:
+    with store.unit_of_work() as uow:
+        yield from uow.reviews.iter_export(since=since)
+
+
+def write_export(
+    store: Store, out: TextIO, fmt: ExportFormat = "jsonl", since: datetime | None = None
+) -> int:
+    """Write every completed review (completed at/after `since`); returns how many."""
+    count = 0
+    if fmt == "jsonl":
+        for row in _iter_rows(store, since):
+            out.write(json.dumps(row_to_json(row), ensure_ascii=False, sort_keys=True) + "\n")
+            count += 1
+        return count
+    if fmt != "csv":
+        raise InputError(f"unknown export format {fmt!r} (allowed: jsonl, csv)")
+    question_ids = list(load_bank("en").questions)
+    known = set(question_ids)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIXED_COLUMNS + [f"answer:{q}" for q in question_ids] + ["answers_other"])
+    for row in _iter_rows(store, since):
+        other = {k: v for k, v in row.answers.items() if k not in known}
+        writer.writerow(
+            [
+                row.review_id,
+                _iso(row.completed_at),
+                _iso(row.started_at),
+                row.workspace_platform,
+                row.workspace_id,
+                _cell(row.workspace_name),
+                row.user_id,
+                _cell(row.display_name),
+                row.platform,
+                row.locale,
+                _cell(row.content_version),
+                _cell(row.deal_name),
+                _cell(row.deal_account),
+                _cell(row.deal_value),
+                _cell(row.deal_stage),
+                _cell(row.deal_outcome),
+                _cell(row.quadrant),
+                _cell(row.recommendation),
+                _cell(row.flags),
+                " | ".join(str(s) for s in row.assessment.get("next_steps", [])),
+            ]
+            + [_cell(row.answers.get(q)) for q in question_ids]
+            + [json.dumps(other, ensure_ascii=False) if other else ""]
+        )
+        count += 1
+    return count

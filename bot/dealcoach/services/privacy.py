@@ -1,0 +1,48 @@
+"""Privacy requests and retention: forget a person, prune old drafts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from dealcoach.errors import InputError, NotFound
+from dealcoach.store.repositories import ForgetResult, PruneResult
+from dealcoach.store.types import utcnow
+from dealcoach.store.uow import Store, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    user_id: str
+    workspaces: list[str]  # "platform:external id" of each workspace they were in
+    people: int
+    reviews: int
+    answers: int
+
+
+def _forget(uow: UnitOfWork, user_id: str, workspace: str | None) -> Forgotten:
+    people = uow.people.find_everywhere(user_id)
+    if workspace is not None:
+        people = [p for p in people if p.workspace.external_id == workspace]
+    if not people:
+        where = f" in workspace {workspace}" if workspace else ""
+        raise NotFound(f"no user {user_id!r} is known{where}")
+    workspaces = [f"{p.workspace.platform}:{p.workspace.external_id}" for p in people]
+    result: ForgetResult = uow.people.forget(people)
+    return Forgotten(user_id, workspaces, result.people, result.reviews, result.answers)
+
+
+def forget_user(store: Store, user_id: str, workspace: str | None = None) -> Forgotten:
+    """Delete a person (in every workspace, or one) with all their reviews and answers."""
+    user_id = user_id.strip()
+    if not user_id:
+        raise InputError("--user must name a user id")
+    return store.run(_forget, user_id, workspace)
+
+
+def prune_drafts(store: Store, retention_days: int) -> PruneResult:
+    """Delete drafts untouched for more than `retention_days` days (completed reviews stay)."""
+    if retention_days < 1:
+        raise InputError("retention must be at least 1 day")
+    cutoff = utcnow() - timedelta(days=retention_days)
+    return store.run(lambda uow: uow.reviews.prune_drafts(cutoff))

@@ -1,0 +1,474 @@
+"""Review use cases: start/resume, save a step, complete, reopen, history, outcome, locale.
+
+Each use case is one module-level function `fn(uow, …)` holding the logic once; the sync
+`ReviewService` runs it through `Store.run`, the asyncio `AsyncReviewService` through
+`AsyncStore.run` (SQLAlchemy `run_sync`) — the same code on both paths. Results are plain
+frozen dataclasses and pydantic models, never ORM objects, so they are safe to hand to an
+adapter after the transaction ended.
+
+Rules enforced here for every adapter: a review belongs to the person who started it
+(`Forbidden` for anyone else, `NotFound` for unknown ids); answers are validated by the coach
+before they are stored; a completed review is never edited (`Conflict`; "Update review"
+reopens it as a new draft); completing is idempotent on the review and its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from dealcoach.coach.advice import AdviceModel, PreviousReview, build_advice, render_text
+from dealcoach.coach.answers import Answers, validate_answers
+from dealcoach.coach.assessment import Assessment, assess
+from dealcoach.coach.bank import LOCALES, QuestionBank, load_bank
+from dealcoach.coach.machine import Step, next_step
+from dealcoach.errors import Conflict, Forbidden, InputError, NotFound
+from dealcoach.services.actors import Actor
+from dealcoach.store.models import OUTCOMES, Person, Review
+from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """A review as an adapter shows it: its answers so far and what to ask next."""
+
+    review_id: int
+    status: str
+    deal_name: str | None
+    locale: str
+    answers: Answers
+    next_step: Step | None
+    platform: str
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+    quadrant: str | None = None
+    recommendation: str | None = None
+    reopened_from: int | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Every step answered: the review can be completed."""
+        return self.status == "draft" and self.next_step is None
+
+
+@dataclass(frozen=True)
+class CompletedReview:
+    review_id: int
+    assessment: Assessment
+    advice: AdviceModel
+    advice_text: str
+    created: bool  # False: it was completed before (a retry, a double click)
+    deal_name: str | None = None
+    locale: str = "en"
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    """One line of a person's history."""
+
+    review_id: int
+    status: str
+    deal_name: str | None
+    outcome: str | None
+    quadrant: str | None
+    recommendation: str | None
+    started_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+
+
+# --- helpers (inside a unit of work) --------------------------------------------------------
+
+
+def _locale(value: str | None) -> str | None:
+    if value is None:
+        return None
+    short = value.replace("_", "-").split("-")[0].lower()
+    return short if short in LOCALES else None
+
+
+def resolve_person(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> Person:
+    """The actor's person row (workspace and person are created on first sight)."""
+    workspace = uow.workspaces.get_or_create(
+        actor.platform,
+        actor.workspace_id,
+        name=actor.workspace_name,
+        default_locale=_locale(actor.locale) or default_locale,
+    )
+    return uow.people.get_or_create(
+        workspace,
+        actor.user_id,
+        display_name=actor.display_name,
+        locale=None,
+        timezone=actor.timezone,
+    )
+
+
+def locale_for(person: Person, actor: Actor, default_locale: str = "en") -> str:
+    """The person's own choice, else what the platform says, else the workspace's default."""
+    return (
+        _locale(person.locale)
+        or _locale(actor.locale)
+        or _locale(person.workspace.default_locale)
+        or default_locale
+    )
+
+
+def _find_person(uow: UnitOfWork, actor: Actor) -> Person | None:
+    workspace = uow.workspaces.find(actor.platform, actor.workspace_id)
+    if workspace is None:
+        return None
+    return uow.people.find(workspace.id, actor.user_id)
+
+
+def _owned(uow: UnitOfWork, actor: Actor, review_id: int, *, lock: bool = False) -> Review:
+    review = uow.reviews.get_for_update(review_id) if lock else uow.reviews.get(review_id)
+    if review is None:
+        raise NotFound(f"review {review_id} does not exist")
+    person = _find_person(uow, actor)
+    if person is None or review.person_id != person.id:
+        raise Forbidden("that review belongs to someone else")
+    return review
+
+
+def _bank(review: Review) -> QuestionBank:
+    return load_bank(_locale(review.locale) or "en")
+
+
+def _view(uow: UnitOfWork, review: Review, people: int | None = None) -> ReviewView:
+    answers: Answers = uow.reviews.answers(review.id)
+    step = next_step(_bank(review), answers, people) if review.status == "draft" else None
+    deal_name = review.deal.name if review.deal is not None else None
+    if deal_name is None and isinstance(answers.get("deal.name"), str):
+        deal_name = str(answers["deal.name"])
+    return ReviewView(
+        review_id=review.id,
+        status=review.status,
+        deal_name=deal_name,
+        locale=review.locale,
+        answers=answers,
+        next_step=step,
+        platform=review.platform,
+        started_at=review.started_at,
+        updated_at=review.updated_at,
+        completed_at=review.completed_at,
+        quadrant=review.quadrant,
+        recommendation=review.recommendation,
+        reopened_from=review.reopened_from_id,
+    )
+
+
+def _summary(review: Review) -> ReviewSummary:
+    deal = review.deal
+    return ReviewSummary(
+        review_id=review.id,
+        status=review.status,
+        deal_name=deal.name if deal is not None else None,
+        outcome=deal.outcome if deal is not None else None,
+        quadrant=review.quadrant,
+        recommendation=review.recommendation,
+        started_at=review.started_at,
+        updated_at=review.updated_at,
+        completed_at=review.completed_at,
+    )
+
+
+def _store_answers(uow: UnitOfWork, review: Review, answers: Answers) -> None:
+    """Persist validated answers; keep the review's deal in step with the deal.* answers."""
+    uow.reviews.save_answers(review, answers)
+    name = answers.get("deal.name")
+    if isinstance(name, str) and name.strip():
+        deal = uow.deals.get_or_create(review.person, name)
+        if review.deal_id != deal.id:
+            uow.reviews.attach_deal(review, deal)
+    if review.deal is not None:
+        account = answers.get("deal.account")
+        value = answers.get("deal.value")
+        stage = answers.get("deal.stage")
+        uow.deals.update_details(
+            review.deal,
+            account=account if isinstance(account, str) else None,
+            value=float(value) if isinstance(value, int | float) else None,
+            stage=stage if isinstance(stage, str) else None,
+        )
+
+
+def _previous(uow: UnitOfWork, review: Review) -> PreviousReview | None:
+    if review.deal_id is None:
+        return None
+    for earlier in uow.reviews.deal_history(review.deal_id, exclude_review_id=review.id, limit=3):
+        stored = uow.reviews.assessment(earlier.id)
+        if stored is None:
+            continue
+        return PreviousReview(
+            answers=uow.reviews.answers(earlier.id),
+            assessment=Assessment.model_validate(stored.data),
+        )
+    return None
+
+
+def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> CompletedReview:
+    stored = uow.reviews.assessment(review.id)
+    if stored is None or stored.advice is None:  # pragma: no cover - written together
+        raise Conflict(f"review {review.id} is completed but its assessment is missing")
+    return CompletedReview(
+        review_id=review.id,
+        assessment=Assessment.model_validate(stored.data),
+        advice=AdviceModel.model_validate(stored.advice),
+        advice_text=stored.advice_text or "",
+        created=created,
+        deal_name=review.deal.name if review.deal is not None else None,
+        locale=review.locale,
+    )
+
+
+# --- use cases: fn(uow, …) ------------------------------------------------------------------
+
+
+def start_review(
+    uow: UnitOfWork, actor: Actor, deal_name: str | None = None, default_locale: str = "en"
+) -> ReviewView:
+    person = resolve_person(uow, actor, default_locale)
+    locale = locale_for(person, actor, default_locale)
+    bank = load_bank(locale)
+    review = uow.reviews.create_draft(
+        person, platform=actor.platform, locale=locale, content_version=bank.content_version
+    )
+    if deal_name is not None and deal_name.strip():
+        _store_answers(uow, review, validate_answers(bank, {"deal.name": deal_name}))
+    return _view(uow, review)
+
+
+def find_draft(uow: UnitOfWork, actor: Actor) -> ReviewView | None:
+    person = _find_person(uow, actor)
+    if person is None:
+        return None
+    draft = uow.reviews.latest_draft(person.id)
+    return _view(uow, draft) if draft is not None else None
+
+
+def get_review(
+    uow: UnitOfWork, actor: Actor, review_id: int, people: int | None = None
+) -> ReviewView:
+    return _view(uow, _owned(uow, actor, review_id), people)
+
+
+def save_answers(
+    uow: UnitOfWork,
+    actor: Actor,
+    review_id: int,
+    raw: Mapping[str, Any],
+    people: int | None = None,
+) -> ReviewView:
+    review = _owned(uow, actor, review_id, lock=True)
+    if review.status != "draft":
+        raise Conflict("this review is already completed; use Update review to change it")
+    answers = validate_answers(_bank(review), raw)
+    _store_answers(uow, review, answers)
+    return _view(uow, review, people)
+
+
+def complete_review(
+    uow: UnitOfWork, actor: Actor, review_id: int, idempotency_key: str | None = None
+) -> CompletedReview:
+    # The row lock makes concurrent completions of one review queue here; the first one
+    # completes it, the others find it completed and return the same result.
+    review = _owned(uow, actor, review_id, lock=True)
+    if review.status == "completed":
+        return _completed_result(uow, review, created=False)
+    if review.status != "draft":
+        raise Conflict("this review was abandoned; start a new one")
+    if idempotency_key is not None:
+        other = uow.reviews.find_by_key(idempotency_key)
+        if other is not None and other.id != review.id:
+            raise Conflict("this completion key was already used for another review")
+    bank = _bank(review)
+    answers = validate_answers(bank, uow.reviews.answers(review.id), require_complete=True)
+    assessment = assess(answers, bank.locale, bank=bank)
+    advice = build_advice(bank, answers, assessment, previous=_previous(uow, review))
+    text = render_text(advice, bank=bank)
+    try:
+        with uow.session.begin_nested():
+            done = uow.reviews.complete(
+                review,
+                idempotency_key=idempotency_key,
+                quadrant=assessment.quadrant,
+                recommendation=assessment.recommendation,
+                flags=assessment.flags,
+                assessment=assessment.model_dump(mode="json"),
+                advice=advice.model_dump(mode="json"),
+                advice_text=text,
+            )
+    except IntegrityError as err:  # the key was taken by another review meanwhile
+        raise Conflict("this completion key was already used for another review") from err
+    if not done:
+        fresh = uow.reviews.get_for_update(review.id)
+        assert fresh is not None
+        return _completed_result(uow, fresh, created=False)
+    return CompletedReview(
+        review_id=review.id,
+        assessment=assessment,
+        advice=advice,
+        advice_text=text,
+        created=True,
+        deal_name=review.deal.name if review.deal is not None else None,
+        locale=review.locale,
+    )
+
+
+def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
+    """"Update review": a new draft prefilled with a completed review's answers. Asking
+    twice returns the same draft."""
+    review = _owned(uow, actor, review_id, lock=True)
+    if review.status == "draft":
+        return _view(uow, review)
+    if review.status != "completed":
+        raise Conflict("only a completed review can be updated")
+    existing = uow.session.scalars(
+        select(Review)
+        .where(Review.reopened_from_id == review.id, Review.status == "draft")
+        .order_by(Review.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if existing is not None:
+        return _view(uow, existing)
+    person = review.person
+    bank = load_bank(locale_for(person, actor))
+    draft = uow.reviews.create_draft(
+        person,
+        platform=actor.platform,
+        locale=bank.locale,
+        content_version=bank.content_version,
+        deal=review.deal,
+        reopened_from=review,
+    )
+    previous = uow.reviews.answers(review.id)
+    # Answers that no longer fit the current question bank are dropped, not copied wrongly.
+    keep: Answers = {}
+    for qid, value in previous.items():
+        try:
+            keep.update(validate_answers(bank, {qid: value}))
+        except InputError:
+            continue
+    _store_answers(uow, draft, keep)
+    return _view(uow, draft)
+
+
+def review_history(
+    uow: UnitOfWork, actor: Actor, limit: int = 10, status: str | None = None
+) -> list[ReviewSummary]:
+    person = _find_person(uow, actor)
+    if person is None:
+        return []
+    return [_summary(r) for r in uow.reviews.for_person(person.id, status=status, limit=limit)]
+
+
+def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
+    if outcome not in OUTCOMES:
+        raise InputError(f"unknown outcome {outcome!r} (allowed: {', '.join(OUTCOMES)})")
+    review = _owned(uow, actor, review_id)
+    if review.deal is None:
+        raise Conflict("this review has no deal yet; answer deal.name first")
+    uow.deals.set_outcome(review.deal, outcome)
+    uow.flush()
+    return _summary(review)
+
+
+def set_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
+    chosen = _locale(locale)
+    if chosen is None:
+        raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
+    person = resolve_person(uow, actor)
+    uow.people.set_locale(person, chosen)
+    return chosen
+
+
+# --- the services ---------------------------------------------------------------------------
+
+
+class ReviewService:
+    """Review use cases on the synchronous store (CLI, scripts, tests)."""
+
+    def __init__(self, store: Store, *, default_locale: str = "en") -> None:
+        self.store = store
+        self.default_locale = default_locale
+
+    def start(self, actor: Actor, deal_name: str | None = None) -> ReviewView:
+        return self.store.run(start_review, actor, deal_name, self.default_locale)
+
+    def find_draft(self, actor: Actor) -> ReviewView | None:
+        return self.store.run(find_draft, actor)
+
+    def get(self, actor: Actor, review_id: int, people: int | None = None) -> ReviewView:
+        return self.store.run(get_review, actor, review_id, people)
+
+    def save_answers(
+        self, actor: Actor, review_id: int, raw: Mapping[str, Any], people: int | None = None
+    ) -> ReviewView:
+        return self.store.run(save_answers, actor, review_id, raw, people)
+
+    def complete(
+        self, actor: Actor, review_id: int, idempotency_key: str | None = None
+    ) -> CompletedReview:
+        return self.store.run(complete_review, actor, review_id, idempotency_key)
+
+    def reopen(self, actor: Actor, review_id: int) -> ReviewView:
+        return self.store.run(reopen_review, actor, review_id)
+
+    def history(
+        self, actor: Actor, limit: int = 10, status: str | None = None
+    ) -> list[ReviewSummary]:
+        return self.store.run(review_history, actor, limit, status)
+
+    def record_outcome(self, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
+        return self.store.run(record_outcome, actor, review_id, outcome)
+
+    def set_locale(self, actor: Actor, locale: str) -> str:
+        return self.store.run(set_locale, actor, locale)
+
+
+class AsyncReviewService:
+    """The same use cases for the asyncio server: each runs in `AsyncStore.run`."""
+
+    def __init__(self, store: AsyncStore, *, default_locale: str = "en") -> None:
+        self.store = store
+        self.default_locale = default_locale
+
+    async def start(self, actor: Actor, deal_name: str | None = None) -> ReviewView:
+        return await self.store.run(start_review, actor, deal_name, self.default_locale)
+
+    async def find_draft(self, actor: Actor) -> ReviewView | None:
+        return await self.store.run(find_draft, actor)
+
+    async def get(self, actor: Actor, review_id: int, people: int | None = None) -> ReviewView:
+        return await self.store.run(get_review, actor, review_id, people)
+
+    async def save_answers(
+        self, actor: Actor, review_id: int, raw: Mapping[str, Any], people: int | None = None
+    ) -> ReviewView:
+        return await self.store.run(save_answers, actor, review_id, raw, people)
+
+    async def complete(
+        self, actor: Actor, review_id: int, idempotency_key: str | None = None
+    ) -> CompletedReview:
+        return await self.store.run(complete_review, actor, review_id, idempotency_key)
+
+    async def reopen(self, actor: Actor, review_id: int) -> ReviewView:
+        return await self.store.run(reopen_review, actor, review_id)
+
+    async def history(
+        self, actor: Actor, limit: int = 10, status: str | None = None
+    ) -> list[ReviewSummary]:
+        return await self.store.run(review_history, actor, limit, status)
+
+    async def record_outcome(self, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
+        return await self.store.run(record_outcome, actor, review_id, outcome)
+
+    async def set_locale(self, actor: Actor, locale: str) -> str:
+        return await self.store.run(set_locale, actor, locale)
