@@ -66,7 +66,7 @@ def test_answers_are_kept_when_a_later_step_is_saved(service: ReviewService) -> 
 
 def test_invalid_answers_are_refused_and_nothing_is_stored(service: ReviewService) -> None:
     view = service.start(ANN)
-    with pytest.raises(InvalidAnswer, match="deal.stage"):
+    with pytest.raises(InvalidAnswer, match=r"deal\.stage"):
         service.save_answers(ANN, view.review_id, {"deal.name": "X", "deal.stage": "maybe"})
     assert service.get(ANN, view.review_id).answers == {}
 
@@ -96,7 +96,7 @@ def test_someone_elses_review_is_forbidden_and_unknown_ids_not_found(
 
 def test_completing_without_a_deal_name_is_refused(service: ReviewService) -> None:
     view = service.start(ANN)
-    with pytest.raises(InvalidAnswer, match="deal.name"):
+    with pytest.raises(InvalidAnswer, match=r"deal\.name"):
         service.complete(ANN, view.review_id)
     assert service.get(ANN, view.review_id).status == "draft"
 
