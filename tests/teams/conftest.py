@@ -1,13 +1,17 @@
-"""Fixtures for the Teams adapter tests: the loopback Bot Connector stand-in, and a check
-that every Adaptive Card the bot sent through it is valid against the official schema."""
+"""Fixtures for the Teams adapter tests: the loopback Bot Connector stand-in (every Adaptive
+Card the bot sends through it is checked against the official schema), a migrated database,
+and the real ASGI app (`web.create_app`) served by uvicorn on loopback."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from tests.teams.card_schema import card_problems
 from tests.teams.connector_stub import ConnectorStub
+
+from dealcoach.config import Settings
 
 CARD_VERSION = "1.5"
 
@@ -25,3 +29,25 @@ def connector() -> Iterator[ConnectorStub]:
         assert not problems, "the bot sent invalid Adaptive Cards:\n" + "\n".join(problems)
     finally:
         stub.stop()
+
+
+def make_settings(database_url: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        # Slack is mounted on the same app; it never gets a request in these tests.
+        "slack_bot_token": "xoxb-1234-5678-teamstests",
+        "slack_signing_secret": "8f742231b10e8888abcd99yyyzzz85a5",
+        "slack_api_url": "http://127.0.0.1:9/api/",
+        "dealcoach_scheduler": False,
+        "teams_allow_anonymous": True,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    from dealcoach.store import migrate
+
+    migrate(database_url, "head")
+    return database_url

@@ -1,0 +1,68 @@
+"""Microsoft Teams adapter on the Microsoft 365 Agents SDK (the `dealcoach[teams]` extra).
+
+`mount(app, settings, services)` adds `POST /api/messages` to the one ASGI app. The SDK is
+imported only here, lazily: without the extra installed the app still starts, and the Teams
+route answers 503 with one line saying what to install. Without Teams settings the route
+answers 503 saying which settings are missing.
+
+- JWT validation (Bot Framework / Entra tokens) is on whenever `TEAMS_CLIENT_ID` is set;
+  anonymous requests are accepted only with `TEAMS_ALLOW_ANONYMOUS=true` (local testing).
+- Everything Teams-specific lives in `dealcoach.teams.runtime` (the SDK wiring and turn
+  handlers), `cards` (Adaptive Cards), `notifier` (proactive messages).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from dealcoach.config import Settings
+
+log = logging.getLogger("dealcoach.teams")
+
+ROUTE = "/api/messages"
+INSTALL_HINT = "Teams support is not installed: pip install 'dealcoach[teams]'"
+CONFIG_HINT = (
+    "Teams is not configured: set TEAMS_CLIENT_ID, TEAMS_CLIENT_SECRET and TEAMS_TENANT_ID "
+    "(or TEAMS_ALLOW_ANONYMOUS=true for local testing)"
+)
+
+
+def sdk_available() -> bool:
+    try:
+        import microsoft_agents.hosting.core
+        import microsoft_agents.hosting.fastapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def mount(app: FastAPI, settings: Settings, services: Any) -> Any:
+    """Mount `POST /api/messages`; returns the Teams runtime, or None when Teams is off.
+
+    Incomplete Teams settings (a client id without its secret or tenant) raise `ConfigError`
+    at start-up, like Slack's; a missing extra only disables the route.
+    """
+    if not settings.teams_enabled:
+        _unavailable(app, CONFIG_HINT)
+        return None
+    settings.require_teams()
+    if not sdk_available():
+        log.warning(INSTALL_HINT)
+        _unavailable(app, INSTALL_HINT)
+        return None
+    from dealcoach.teams.runtime import TeamsRuntime
+
+    runtime = TeamsRuntime.create(settings, services)
+    runtime.mount(app)
+    app.state.teams = runtime
+    return runtime
+
+
+def _unavailable(app: FastAPI, message: str) -> None:
+    @app.post(ROUTE)
+    async def teams_unavailable(request: Request) -> Response:
+        return JSONResponse({"error": message}, status_code=503)

@@ -1,0 +1,211 @@
+"""The Agents SDK wiring: auth configuration, connection manager, CloudAdapter, the
+AgentApplication with its routes, and the FastAPI endpoint. Imported only when the
+`dealcoach[teams]` extra is installed (see `dealcoach.teams.mount`).
+
+Nothing is kept in process memory between turns (the SDK's turn state uses a MemoryStorage we
+never write to): reviews live in the database, so any replica can answer any card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationParameters,
+    ConversationReference,
+    InvokeResponse,
+)
+from microsoft_agents.hosting.core import (
+    AgentApplication,
+    AgentAuthConfiguration,
+    AnonymousTokenProvider,
+    ConnectionManager,
+    Connections,
+    MemoryStorage,
+    TurnContext,
+    TurnState,
+)
+from microsoft_agents.hosting.fastapi import CloudAdapter, jwt_authorization_decorator
+
+from dealcoach.config import Settings
+from dealcoach.errors import DeliveryError
+from dealcoach.teams import ROUTE, cards
+from dealcoach.teams.bot import TeamsBot
+
+log = logging.getLogger("dealcoach.teams")
+
+TEAMS_CHANNEL = "msteams"
+BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
+
+
+def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
+    """JWT settings for inbound requests: validated whenever a client id is configured."""
+    if settings.teams_client_id:
+        secret = settings.teams_client_secret
+        return AgentAuthConfiguration(
+            client_id=settings.teams_client_id,
+            tenant_id=settings.teams_tenant_id,
+            client_secret=secret.get_secret_value() if secret else None,
+            anonymous_allowed=settings.teams_allow_anonymous,
+        )
+    return AgentAuthConfiguration(anonymous_allowed=True)
+
+
+def connection_manager(settings: Settings, config: AgentAuthConfiguration) -> Connections:
+    """Outbound tokens: MSAL app-only tokens with credentials, none in anonymous mode."""
+    connections = {"SERVICE_CONNECTION": config}
+    if settings.teams_client_id:
+        from microsoft_agents.authentication.msal import MsalConnectionManager
+
+        return MsalConnectionManager(connections_configurations=connections)
+    return ConnectionManager(
+        provider_factory=lambda _config: AnonymousTokenProvider(),
+        connections_configurations=connections,
+    )
+
+
+def card_attachment(card: dict[str, Any]) -> Attachment:
+    return Attachment(content_type=cards.CONTENT_TYPE, content=card)
+
+
+def card_activity(card: dict[str, Any], **extra: Any) -> Activity:
+    return Activity(type=ActivityTypes.message, attachments=[card_attachment(card)], **extra)
+
+
+def invoke_response(body: dict[str, Any], status: int = 200) -> Activity:
+    return Activity(type=ActivityTypes.invoke_response,
+                    value=InvokeResponse(status=status, body=body))
+
+
+@dataclass
+class TeamsRuntime:
+    settings: Settings
+    services: Any
+    auth_config: AgentAuthConfiguration
+    adapter: CloudAdapter
+    agent: AgentApplication[TurnState]
+    bot: TeamsBot
+
+    @classmethod
+    def create(cls, settings: Settings, services: Any) -> TeamsRuntime:
+        config = auth_configuration(settings)
+        manager = connection_manager(settings, config)
+        adapter = CloudAdapter(connection_manager=manager)
+        agent: AgentApplication[TurnState] = AgentApplication[TurnState](
+            storage=MemoryStorage(),
+            connection_manager=manager,
+            start_typing_timer=False,
+            remove_recipient_mention=True,
+        )
+        runtime = cls(settings, services, config, adapter, agent, TeamsBot(settings, services))
+        runtime.bot.runtime = runtime
+        runtime.bot.register(agent)
+        adapter.on_turn_error = runtime.bot.on_turn_error
+        return runtime
+
+    @property
+    def app_id(self) -> str:
+        return self.settings.teams_client_id or ""
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def mount(self, app: FastAPI) -> None:
+        # jwt_authorization_decorator reads the auth settings from app.state.
+        app.state.agent_configuration = self.auth_config
+        runtime = self
+
+        @jwt_authorization_decorator
+        async def messages(request: Request) -> Response:
+            return await runtime.handle(request)
+
+        app.add_api_route(ROUTE, messages, methods=["POST"], name="teams_messages")
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _bad_request("the body is not JSON")
+        if not isinstance(body, dict):
+            return _bad_request("the body is not a Bot Framework activity (a JSON object)")
+        try:
+            Activity.model_validate(body)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ())) or "activity"
+            return _bad_request(f"not a Bot Framework activity: {where}: {first.get('msg')}")
+        response = await self.adapter.process(request, self.agent)
+        return response if response is not None else Response(status_code=202)
+
+    # --- proactive ----------------------------------------------------------------------
+
+    async def send_to_reference(self, reference: dict[str, Any], activity: Activity) -> str | None:
+        """Post `activity` into a stored conversation; returns the new activity id."""
+        try:
+            ref = ConversationReference.model_validate(reference)
+        except pydantic.ValidationError as exc:
+            raise DeliveryError(f"stored Teams conversation reference is unusable: {exc}") from None
+        sent: list[str | None] = []
+
+        async def callback(context: TurnContext) -> None:
+            response = await context.send_activity(activity)
+            sent.append(response.id if response else None)
+
+        try:
+            await self.adapter.continue_conversation(
+                self.app_id, ref.get_continuation_activity(), callback
+            )
+        except Exception as exc:  # the SDK raises plain exceptions for HTTP failures
+            raise DeliveryError(f"Teams did not accept the message: {exc}") from exc
+        return sent[0] if sent else None
+
+    async def create_personal_conversation(
+        self, *, service_url: str, tenant_id: str | None, user_id: str, activity: Activity
+    ) -> dict[str, Any]:
+        """Open a 1:1 chat with `user_id` (someone who never wrote to the bot) and post
+        `activity`; returns the new conversation's reference for next time."""
+        params = ConversationParameters(
+            is_group=False,
+            agent=ChannelAccount(id=self.app_id or "dealcoach"),
+            members=[ChannelAccount(id=user_id)],
+            tenant_id=tenant_id,
+            channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
+        )
+        references: list[dict[str, Any]] = []
+
+        async def callback(context: TurnContext) -> None:
+            conversation = context.activity.conversation
+            ref = ConversationReference(
+                channel_id=TEAMS_CHANNEL,
+                service_url=service_url,
+                conversation=ConversationAccount(id=conversation.id, tenant_id=tenant_id,
+                                                 conversation_type="personal"),
+                user=ChannelAccount(id=user_id),
+                agent=ChannelAccount(id=self.app_id or "dealcoach"),
+            )
+            outgoing = activity.model_copy()
+            outgoing.conversation = ref.conversation
+            await context.send_activity(outgoing)
+            references.append(ref.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+        try:
+            await self.adapter.create_conversation(
+                self.app_id, TEAMS_CHANNEL, service_url, BOT_FRAMEWORK_AUDIENCE, params, callback
+            )
+        except Exception as exc:
+            raise DeliveryError(f"Teams did not open a chat with {user_id}: {exc}") from exc
+        return references[0]
+
+
+def _bad_request(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=400)
