@@ -3,24 +3,29 @@
 `create_app(settings, services)` builds it; `dealcoach serve` runs it with uvicorn. Routes
 (DESIGN.md, contract): `POST /slack/events`, `GET /healthz`, `GET /readyz`, `GET /metrics`,
 `POST /api/messages` (Teams), `GET /slack/install` + `GET /slack/oauth_redirect` (OAuth).
+
+With `socket_mode=True` (`dealcoach serve --socket`) Slack traffic arrives over the Socket
+Mode websocket instead of `POST /slack/events`; the HTTP app still serves health, readiness
+and metrics, so probes and Prometheus work the same way in both modes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import inspect
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach import __version__
 from dealcoach.config import Settings
+from dealcoach.observability import install as install_observability
 
 log = logging.getLogger("dealcoach.web")
 
@@ -32,15 +37,44 @@ def create_app(
     services: Any,
     *,
     slack_client: AsyncWebClient | None = None,
-    slack_app: AsyncApp | None = None,
+    socket_mode: bool = False,
+    close_services: bool = True,
 ) -> FastAPI:
-    """The ASGI app. `slack_app` / `slack_client` let tests and Socket Mode share one Bolt app."""
+    """The ASGI app around one Bolt app (`slack.app.build_app`).
+
+    `services` is `bootstrap.build_services(settings)`; its async engine is disposed when the
+    app shuts down (unless `close_services=False`, for callers that own it).
+    """
     from dealcoach.slack.app import build_app
 
+    holder: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if socket_mode:
+            from dealcoach.slack.socket import start_socket_mode
+
+            holder["socket"] = await start_socket_mode(settings, bolt, metrics)
+        try:
+            yield
+        finally:
+            socket = holder.pop("socket", None)
+            if socket is not None:
+                await socket.close_async()
+            if close_services:
+                await services.aclose()
+
     app = FastAPI(
-        title="dealcoach", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+        title="dealcoach",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
     )
-    bolt = slack_app or build_app(settings, services, client=slack_client)
+    # Request ids, JSON access lines, HTTP metrics and GET /metrics (dealcoach.observability).
+    metrics = install_observability(app)
+    bolt: AsyncApp = build_app(settings, services, client=slack_client, metrics=metrics)
     handler = AsyncSlackRequestHandler(bolt)
     app.state.settings = settings
     app.state.services = services
@@ -67,69 +101,27 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         ok, detail = await database_ready(services)
-        status = 200 if ok else 503
         return JSONResponse(
-            {"status": "ready" if ok else "unavailable", "database": detail}, status_code=status
+            {"status": "ready" if ok else "unavailable", "database": detail},
+            status_code=200 if ok else 503,
         )
 
-    _mount_observability(app)
-
     # --- Teams ------------------------------------------------------------------------
-    # The Teams adapter mounts `POST /api/messages` here (dealcoach.teams), when configured:
-    #     if settings.teams_enabled: mount_teams(app, settings, services)
-    _mount_teams(app, settings, services)
+    # `POST /api/messages` (dealcoach.teams). The Agents SDK is imported lazily there, so
+    # the app starts without the `dealcoach[teams]` extra (the route then answers 503).
+    from dealcoach.teams import mount as mount_teams
+
+    mount_teams(app, settings, services)
+    # ----------------------------------------------------------------------------------
 
     return app
 
 
 async def database_ready(services: Any) -> tuple[bool, str]:
-    """Is the database reachable? Asks the store through the service container."""
-    probe = _find_probe(services)
-    if probe is None:
-        return False, "no store configured"
+    """Is the database reachable? `SELECT 1` through the services' async store."""
     try:
-        result = probe()
-        if inspect.isawaitable(result):
-            result = await asyncio.wait_for(result, READY_TIMEOUT_SECONDS)
-        else:  # a blocking probe must not stall the event loop
-            pass
-        if result is False:
-            return False, "unreachable"
-        return True, "ok"
+        ok = await asyncio.wait_for(services.async_store.ping(), READY_TIMEOUT_SECONDS)
     except Exception as exc:  # readiness reports, it never raises
-        log.warning("readiness probe failed: %s", exc)
-        return False, "unreachable"
-
-
-def _find_probe(services: Any) -> Any:
-    for owner in (services, getattr(services, "astore", None), getattr(services, "store", None)):
-        if owner is None:
-            continue
-        for name in ("ping", "check", "ready"):
-            probe = getattr(owner, name, None)
-            if callable(probe):
-                return probe
-    return None
-
-
-def _mount_observability(app: FastAPI) -> None:
-    """Request ids, JSON access logs and `GET /metrics` from `dealcoach.observability`."""
-    try:
-        obs = importlib.import_module("dealcoach.observability")
-    except ImportError:
-        obs = None
-    install = getattr(obs, "install", None) if obs is not None else None
-    if callable(install):
-        install(app)
-        return
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
-def _mount_teams(app: FastAPI, settings: Settings, services: Any) -> None:
-    """Placeholder seam for the Teams adapter (another issue): nothing is mounted yet."""
-    return None
+        log.warning("readiness probe failed: %s", type(exc).__name__)
+        ok = False
+    return (True, "ok") if ok else (False, "unreachable")

@@ -34,16 +34,23 @@ def make_settings(database_url: str, slack_api: MockSlackWebApi, **extra: Any) -
 
 
 def make_services(settings: Settings) -> Any:
-    from types import SimpleNamespace
+    from dealcoach.bootstrap import build_services
 
-    return SimpleNamespace()
+    return build_services(settings, migrate_sqlite=False)
 
 
 @pytest.fixture
-def app_factory(slack_api: MockSlackWebApi, tmp_path: Any) -> Callable[[], Any]:
+def settings(database_url: str, slack_api: MockSlackWebApi) -> Settings:
+    from dealcoach.store.engine import migrate
+
+    migrate(database_url, "head")
+    return make_settings(database_url, slack_api)
+
+
+@pytest.fixture
+def app_factory(settings: Settings) -> Callable[[], Any]:
     from dealcoach.web import create_app
 
-    settings = make_settings(f"sqlite:///{tmp_path}/x.db", slack_api)
     return lambda: create_app(settings, make_services(settings))
 
 

@@ -221,7 +221,8 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
     """Slack's `view.state.values` for the inputs of `view`, as a user would have filled them.
 
     `values` maps block_id → the user's answer: a str for text / number / single choice
-    (the option value), a list of option values for multi-choice; missing → left empty.
+    (the option value), a list of option values for multi-choice; None or "" → emptied;
+    a block not in `values` keeps what the app prefilled (or stays empty).
     """
     state: dict[str, Any] = {}
     for block in view.get("blocks") or []:
@@ -229,11 +230,14 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
             continue
         element = block["element"]
         kind = element["type"]
-        answer = values.get(block["block_id"])
         options = {o["value"]: o for o in element.get("options") or []}
         entry: dict[str, Any] = {"type": kind}
+        # A block the test does not mention keeps what the app prefilled (Slack reports
+        # initial values in the state).
+        bid = block["block_id"]
+        answer = values[bid] if bid in values else _initial(element)
         if kind in ("plain_text_input", "number_input", "email_text_input", "url_text_input"):
-            entry["value"] = None if answer is None else str(answer)
+            entry["value"] = None if answer in (None, "") else str(answer)
         elif kind in ("static_select", "radio_buttons"):
             entry["selected_option"] = None if answer is None else _option(options, answer)
         elif kind in ("multi_static_select", "checkboxes"):
@@ -242,6 +246,16 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
             raise AssertionError(f"state_values does not know {kind}")
         state[block["block_id"]] = {element["action_id"]: entry}
     return state
+
+
+def _initial(element: dict[str, Any]) -> Any:
+    if "initial_value" in element:
+        return element["initial_value"]
+    if "initial_option" in element:
+        return element["initial_option"]["value"]
+    if "initial_options" in element:
+        return [o["value"] for o in element["initial_options"]]
+    return None
 
 
 def _option(options: dict[str, Any], value: str) -> dict[str, Any]:

@@ -70,14 +70,14 @@ class _State:
 class MockSlackWebApi:
     """Run with `start()` / `stop()` (or as a context manager); `url` is the API base URL."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._state = _State()
         state = self._state
 
         class Handler(_Handler):
             shared = state
 
-        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="mock-slack-web-api", daemon=True

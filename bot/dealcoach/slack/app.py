@@ -53,8 +53,15 @@ def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     )
 
 
-def build_app(settings: Settings, services: Any, client: AsyncWebClient | None = None) -> AsyncApp:
-    """The dealcoach Slack app. `services` is the composition root's service container."""
+def build_app(
+    settings: Settings,
+    services: Any,
+    client: AsyncWebClient | None = None,
+    *,
+    metrics: Any = None,
+) -> AsyncApp:
+    """The dealcoach Slack app. `services` is `bootstrap.build_services(settings)`;
+    `metrics` (dealcoach.observability.Metrics) counts completed reviews when given."""
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set")
     client = client or make_client(settings)
@@ -66,6 +73,7 @@ def build_app(settings: Settings, services: Any, client: AsyncWebClient | None =
         # request_verification_enabled stays at its default (True): every request is verified.
     )
     deps = SlackDeps.create(settings, services)
+    deps.metrics = metrics
 
     @app.middleware
     async def _attach_deps(context: Any, next: Any) -> Any:

@@ -18,9 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from dealcoach.config import Settings
 from dealcoach.errors import InputError
 
-# Review ids are short opaque tokens; anything else in private_metadata or a button value
-# did not come from us.
-_REVIEW_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Review ids are positive integers; anything else in private_metadata or a button value did
+# not come from us.
+_REVIEW_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 PROFILE_TTL_SECONDS = 600.0
 
@@ -37,6 +37,7 @@ class Profile:
 class SlackDeps:
     settings: Settings
     services: Any
+    metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
 
     @classmethod
@@ -46,7 +47,29 @@ class SlackDeps:
     @property
     def reviews(self) -> Any:
         """The async review service (start, save_answers, complete, …)."""
-        return self.services.reviews
+        return self.services.async_reviews
+
+    async def locale_for(self, actor: Any) -> str:
+        """The language to answer this person in (their choice, Slack's, the default)."""
+        from dealcoach.slack import seams
+
+        return await seams.locale_for(
+            self.services.async_store, actor, self.settings.dealcoach_lang
+        )
+
+    async def share(self, actor: Any, review_id: int) -> Any:
+        """A completed review's advice and the reviewer's manager (if one is set)."""
+        from dealcoach.slack import seams
+
+        return await seams.share(
+            self.services.async_store, actor, review_id, self.settings.dealcoach_lang
+        )
+
+    def cached_profile(self, team_id: str, user_id: str) -> Profile | None:
+        cached = self._profiles.get((team_id, user_id))
+        if cached and time.monotonic() - cached[0] < PROFILE_TTL_SECONDS:
+            return cached[1]
+        return None
 
     async def profile(self, client: AsyncWebClient, team_id: str, user_id: str) -> Profile:
         """The user's Slack locale / time zone / name via `users.info` (cached briefly).
@@ -98,11 +121,11 @@ def slack_locale(value: str | None) -> str | None:
     return lang if lang in ("en", "nl") else None
 
 
-def valid_review_id(value: object) -> str:
+def valid_review_id(value: object) -> int:
     """A review id from Slack (private_metadata, a button value), checked before use."""
     if not isinstance(value, str) or not _REVIEW_ID.match(value):
         raise InputError("This form is out of date; type /dealcoach to start again.")
-    return value
+    return int(value)
 
 
 def review_id_in(body: dict[str, Any]) -> str | None:

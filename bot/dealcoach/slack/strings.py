@@ -47,6 +47,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang.usage": "Usage: `/dealcoach lang en` or `/dealcoach lang nl`.",
         "error.apology": "Sorry, something went wrong on our side (review {review}). Your answers so far are saved; type `/dealcoach` to continue.",
         "error.not_yours": "That review belongs to someone else.",
+        "error.required": "Please fill this in: it is required.",
         "help": (
             "*dealcoach* — a coach for your deals.\n"
             "• `/dealcoach` or `/dealcoach <deal name>` — review a deal step by step and get advice\n"
@@ -94,6 +95,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "lang.usage": "Gebruik: `/dealcoach lang en` of `/dealcoach lang nl`.",
         "error.apology": "Sorry, er ging bij ons iets mis (review {review}). Je antwoorden tot nu toe zijn bewaard; typ `/dealcoach` om verder te gaan.",
         "error.not_yours": "Die review is van iemand anders.",
+        "error.required": "Vul dit in: het is verplicht.",
         "help": (
             "*dealcoach* — een coach voor je deals.\n"
             "• `/dealcoach` of `/dealcoach <dealnaam>` — review een deal stap voor stap en krijg advies\n"

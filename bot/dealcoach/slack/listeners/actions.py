@@ -1,9 +1,150 @@
-"""Block actions: buttons in the modal and on the advice message (filled in below)."""
+"""Block actions: buttons in the review modal and on the advice message.
+
+Modal: *Add a decision-maker* (views.update with one more person, keeping what was typed),
+*Resume* / *Start new* on the open-draft prompt. Advice message: *Update review* (a new draft
+prefilled from the completed review), *Record outcome* (won / lost / walked_away), *Share
+with my manager*. Every one acks first; ownership is checked by the service.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dealcoach.coach.bank import load_bank
+from dealcoach.errors import InputError
+from dealcoach.slack import modal
+from dealcoach.slack.advice import (
+    ACTION_OUTCOME,
+    ACTION_SHARE,
+    ACTION_UPDATE,
+    OUTCOMES,
+    share_with_manager,
+)
+from dealcoach.slack.context import require_deps, valid_review_id
+from dealcoach.slack.flow import full_actor, make_actor, round_step, view_for
+from dealcoach.slack.strings import t
+
+log = logging.getLogger("dealcoach.slack")
 
 
 def register(app: AsyncApp) -> None:
-    return None
+    app.action(modal.ACTION_ADD_PERSON)(on_add_person)
+    app.action(modal.ACTION_RESUME)(on_resume)
+    app.action(modal.ACTION_START_NEW)(on_start_new)
+    app.action(ACTION_UPDATE)(on_update_review)
+    app.action(ACTION_OUTCOME)(on_record_outcome)
+    app.action(ACTION_SHARE)(on_share)
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions") or [{}]
+    return dict(actions[0])
+
+
+async def on_add_person(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    await ack()
+    deps = require_deps(context)
+    view = body.get("view") or {}
+    review_id = valid_review_id(view.get("private_metadata"))
+    context["dealcoach_review_id"] = str(review_id)
+    review = await deps.reviews.get(make_actor(body), review_id)
+    context["dealcoach_locale"] = review.locale
+    step = round_step(
+        load_bank(review.locale), review.answers, "agenda", people=modal.people_shown(view) + 1
+    )
+    new_view = view_for(review, step=step, prefill=modal.answers_from_state(view))
+    if new_view is None:
+        return
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+
+async def on_resume(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+    await ack()
+    deps = require_deps(context)
+    view = body.get("view") or {}
+    review_id = valid_review_id(_action(body).get("value"))
+    context["dealcoach_review_id"] = str(review_id)
+    review = await deps.reviews.get(make_actor(body), review_id)
+    context["dealcoach_locale"] = review.locale
+    new_view = view_for(review)
+    if new_view is None:  # complete already: nothing left to ask
+        new_view = modal.message_view(review.locale, t(review.locale, "help"))
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+
+async def on_start_new(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    await ack()
+    deps = require_deps(context)
+    view = body.get("view") or {}
+    deal_name = (_action(body).get("value") or "").strip() or None
+    actor = await full_actor(deps, client, body)
+    review = await deps.reviews.start(actor, deal_name=deal_name)
+    context["dealcoach_review_id"] = str(review.review_id)
+    context["dealcoach_locale"] = review.locale
+    new_view = view_for(review)
+    if new_view is None:  # pragma: no cover - a new review always has a first step
+        return
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+
+async def on_update_review(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+) -> None:
+    """A new draft prefilled from the completed review, in a modal (trigger first)."""
+    await ack()
+    deps = require_deps(context)
+    review_id = valid_review_id(_action(body).get("value"))
+    context["dealcoach_review_id"] = str(review_id)
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"], view=modal.loading_view(deps.settings.dealcoach_lang)
+    )
+    actor = await full_actor(deps, client, body)
+    draft = await deps.reviews.reopen(actor, review_id)
+    context["dealcoach_review_id"] = str(draft.review_id)
+    context["dealcoach_locale"] = draft.locale
+    new_view = view_for(draft) or modal.message_view(draft.locale, t(draft.locale, "help"))
+    await client.views_update(
+        view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=new_view
+    )
+
+
+async def on_record_outcome(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
+    await ack()
+    deps = require_deps(context)
+    selected = (_action(body).get("selected_option") or {}).get("value") or ""
+    outcome, _, raw_id = str(selected).partition("|")
+    if outcome not in OUTCOMES:
+        raise InputError("Pick won, lost or walked away.")
+    review_id = valid_review_id(raw_id)
+    context["dealcoach_review_id"] = str(review_id)
+    actor = make_actor(body)
+    review = await deps.reviews.record_outcome(actor, review_id, outcome)
+    locale = getattr(review, "locale", None) or deps.settings.dealcoach_lang
+    await respond(
+        text=t(
+            locale, "outcome.recorded", review=review_id, outcome=t(locale, f"outcome.{outcome}")
+        ),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+async def on_share(
+    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any, respond: Any
+) -> None:
+    await ack()
+    deps = require_deps(context)
+    review_id = valid_review_id(_action(body).get("value"))
+    context["dealcoach_review_id"] = str(review_id)
+    message = await share_with_manager(
+        client, deps, await full_actor(deps, client, body), review_id
+    )
+    await respond(text=message, response_type="ephemeral", replace_original=False)

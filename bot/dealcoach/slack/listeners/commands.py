@@ -1,17 +1,188 @@
-"""`/dealcoach` and its sub-commands."""
+"""`/dealcoach` and its sub-commands.
+
+`/dealcoach help`, `/dealcoach history [n]`, `/dealcoach lang en|nl`; anything else is a
+deal name (`/dealcoach Acme renewal`), so only these exact forms are sub-commands: the
+reserved words below followed by what they take. A review acks at once, opens a modal with
+the command's trigger_id before any other work (the trigger dies after 3 s), then fills it:
+the open draft's resume prompt, or the first step of a new review.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
+from dealcoach.coach.bank import load_bank
+from dealcoach.coach.markup import escape_slack
+from dealcoach.errors import InputError
+from dealcoach.slack import modal
+from dealcoach.slack.advice import OUTCOMES
+from dealcoach.slack.context import require_deps, slack_locale
+from dealcoach.slack.flow import full_actor, view_for
+from dealcoach.slack.limits import SECTION_TEXT, clip
 from dealcoach.slack.strings import t
+
+log = logging.getLogger("dealcoach.slack")
+
+COMMAND = "/dealcoach"
+
+# First word → sub-command (en + nl). Everything else is a deal name.
+RESERVED: dict[str, str] = {
+    "help": "help",
+    "?": "help",
+    "hulp": "help",
+    "history": "history",
+    "geschiedenis": "history",
+    "lang": "lang",
+    "language": "lang",
+    "taal": "lang",
+}
+HISTORY_DEFAULT = 5
+HISTORY_MAX = 20
+
+
+def parse_command(text: str) -> tuple[str, str]:
+    """`(kind, argument)`: kind is `help`, `history`, `lang` or `review` (argument = deal)."""
+    words = text.split()
+    if not words:
+        return "review", ""
+    kind = RESERVED.get(words[0].lower())
+    rest = " ".join(words[1:])
+    if kind == "help" and not rest:
+        return "help", ""
+    if kind == "history" and (not rest or (rest.isdigit() and len(words) == 2)):
+        return "history", rest
+    if kind == "lang" and len(words) <= 2:
+        return "lang", rest.lower()
+    return "review", " ".join(words)
 
 
 def register(app: AsyncApp) -> None:
-    app.command("/dealcoach")(on_command)
+    app.command(COMMAND)(on_command)
 
 
-async def on_command(ack: Any, command: dict[str, Any]) -> None:
-    await ack(text=t("en", "help"), response_type="ephemeral")
+async def on_command(
+    ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any, respond: Any
+) -> None:
+    deps = require_deps(context)
+    kind, arg = parse_command(command.get("text") or "")
+    if kind == "review":
+        await ack()
+        await open_review(client, context, command, deal_name=arg or None)
+        return
+    if kind == "help":
+        # Help needs no lookup beyond the cached profile; answer in the ack itself.
+        locale = await _locale(deps, client, command)
+        await ack(text=t(locale, "help"), response_type="ephemeral")
+        return
+    await ack()
+    if kind == "history":
+        await show_history(client, context, command, respond, limit=arg)
+    else:
+        await set_language(client, context, command, respond, arg)
+
+
+async def _locale(deps: Any, client: AsyncWebClient, body: Mapping[str, Any]) -> str:
+    actor = await full_actor(deps, client, body)
+    return str(await deps.locale_for(actor))
+
+
+async def open_review(
+    client: AsyncWebClient, context: Any, command: Mapping[str, Any], *, deal_name: str | None
+) -> None:
+    """views.open first (with a 'getting ready' view), then find or start the review."""
+    deps = require_deps(context)
+    cached = deps.cached_profile(command.get("team_id", ""), command.get("user_id", ""))
+    guess = slack_locale(cached.locale if cached else None) or deps.settings.dealcoach_lang
+    opened = await client.views_open(
+        trigger_id=command["trigger_id"], view=modal.loading_view(guess)
+    )
+    view_id = opened["view"]["id"]
+
+    actor = await full_actor(deps, client, command)
+    draft = await deps.reviews.find_draft(actor)
+    if draft is not None:
+        context["dealcoach_review_id"] = str(draft.review_id)
+        context["dealcoach_locale"] = draft.locale
+        view = modal.resume_view(
+            draft.locale,
+            str(draft.review_id),
+            draft.deal_name,
+            _when(draft.updated_at or draft.started_at),
+            deal_name,
+        )
+    else:
+        try:
+            review = await deps.reviews.start(actor, deal_name=deal_name)
+        except InputError as exc:  # e.g. a deal name longer than the bank allows
+            await client.views_update(view_id=view_id, view=modal.message_view(guess, str(exc)))
+            return
+        context["dealcoach_review_id"] = str(review.review_id)
+        context["dealcoach_locale"] = review.locale
+        view = view_for(review) or modal.message_view(review.locale, t(review.locale, "help"))
+    await client.views_update(view_id=view_id, hash=opened["view"].get("hash"), view=view)
+
+
+async def show_history(
+    client: AsyncWebClient, context: Any, command: Mapping[str, Any], respond: Any, *, limit: str
+) -> None:
+    deps = require_deps(context)
+    actor = await full_actor(deps, client, command)
+    locale = await deps.locale_for(actor)
+    count = min(int(limit), HISTORY_MAX) if limit.isdigit() and int(limit) > 0 else HISTORY_DEFAULT
+    items = await deps.reviews.history(actor, limit=count)
+    if not items:
+        await respond(text=t(locale, "history.none"), response_type="ephemeral")
+        return
+    lines = [history_line(locale, item) for item in items]
+    text = f"*{t(locale, 'history.header')}*\n" + "\n".join(lines)
+    await respond(
+        text=clip(text, 3900),
+        blocks=[
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": clip(text, SECTION_TEXT, t(locale, "modal.truncated")),
+                },
+            }
+        ],
+        response_type="ephemeral",
+    )
+
+
+def history_line(locale: str, item: Any) -> str:
+    """One review in a list: date, deal (escaped), recommendation or 'draft', review id."""
+    deal = escape_slack(item.deal_name or t(locale, "resume.unnamed"))
+    when = _when(item.completed_at or item.started_at)
+    labels = load_bank(locale).labels
+    if item.recommendation:
+        status = labels.recommendations.get(item.recommendation, item.recommendation)
+    else:
+        status = t(locale, "history.draft")
+    extra = f" · {t(locale, 'outcome.' + item.outcome)}" if item.outcome in OUTCOMES else ""
+    return f"• {when} · *{deal}* · {escape_slack(status)}{extra} · `{item.review_id}`"
+
+
+async def set_language(
+    client: AsyncWebClient, context: Any, command: Mapping[str, Any], respond: Any, arg: str
+) -> None:
+    deps = require_deps(context)
+    actor = await full_actor(deps, client, command)
+    if arg not in ("en", "nl"):
+        locale = await deps.locale_for(actor)
+        await respond(text=t(locale, "lang.usage"), response_type="ephemeral")
+        return
+    await deps.reviews.set_locale(actor, arg)
+    await respond(text=t(arg, "lang.set"), response_type="ephemeral")
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    return str(value)[:10] if value else "-"
