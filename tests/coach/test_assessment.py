@@ -1,0 +1,259 @@
+"""The assessment rules: every core rule of DESIGN.md and every flag, with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from dealcoach.coach import Assessment, QuestionBank, assess, validate_answers
+
+Make = Callable[..., dict[str, Any]]
+
+
+def run(bank: QuestionBank, answers: dict[str, Any]) -> Assessment:
+    return assess(validate_answers(bank, answers), bank.locale, bank=bank)
+
+
+def test_a_healthy_deal_is_win_win_and_pursued(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win())
+    assert (result.quadrant, result.recommendation) == ("win_win", "pursue")
+    assert result.flags == []
+    assert "verdict.pursue" in result.rules
+    assert "Anna Peeters, CFO" in result.recommendation_reason
+    assert result.next_steps and "Anna Peeters, CFO" in result.next_steps[0]
+
+
+# --- rule 1: business first ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "rule"),
+    [
+        ("fit__requirements_met", "fit.requirements_not_met"),
+        ("fit__price_market_conform", "fit.price_not_market_conform"),
+    ],
+)
+def test_rule1_not_market_conform_is_never_pursued(
+    bank_en: QuestionBank, win_win: Make, field: str, rule: str
+) -> None:
+    result = run(bank_en, win_win(**{field: "no"}))
+    assert "not_market_conform" in result.flags
+    assert rule in result.rules
+    assert result.recommendation != "pursue"
+    finding = next(f for f in result.findings if f.flag == "not_market_conform")
+    assert "business round" in finding.reason
+
+
+def test_rule1_requirements_not_met_advises_fix_fit_or_qualify_out(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(fit__requirements_met="no"))
+    assert result.recommendation == "strengthen"
+    assert "qualify out" in result.recommendation_reason
+    assert any("qualify out" in step for step in result.next_steps)
+
+
+@pytest.mark.parametrize("value", ["unknown", None])
+def test_rule1_unknown_fit_is_flagged_unverified(
+    bank_en: QuestionBank, win_win: Make, value: str | None
+) -> None:
+    result = run(bank_en, win_win(fit__price_market_conform=value))
+    assert "fit_unverified" in result.flags
+    assert result.recommendation == "strengthen"
+
+
+# --- rule 2: the customer must be served ------------------------------------------------------
+
+
+def test_rule2_customer_not_ready_means_walk_away(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win(benefit__customer_ready="no"))
+    assert result.customer_side == "lose"
+    assert result.quadrant == "lose_win"
+    assert result.recommendation == "walk_away"
+    assert "customer_not_ready" in result.flags
+    assert any("something that does" in step for step in result.next_steps)
+
+
+def test_rule2_doubtful_readiness_is_flagged_but_not_lost(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(benefit__customer_ready="doubtful"))
+    assert "customer_not_ready" in result.flags
+    assert (result.quadrant, result.recommendation) == ("win_win", "strengthen")
+
+
+# --- rule 3: we must be served too -----------------------------------------------------------
+
+
+def test_rule3_below_cost_without_reason_walks_away(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win(benefit__margin="below_cost"))
+    assert "below_cost_no_reason" in result.flags
+    assert result.our_side == "lose"
+    assert result.quadrant == "win_lose"
+    assert result.recommendation == "walk_away"
+
+
+def test_rule3_below_cost_but_renegotiable_renegotiates(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(benefit__margin="below_cost", benefit__renegotiable="yes"))
+    assert "below_cost_no_reason" in result.flags
+    assert result.recommendation == "renegotiate"
+
+
+def test_rule3_below_cost_with_a_strategic_reason_can_win(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(
+        bank_en,
+        win_win(benefit__margin="below_cost", benefit__strategic_reason="lighthouse customer"),
+    )
+    assert "below_cost_no_reason" not in result.flags
+    assert (result.quadrant, result.recommendation) == ("win_win", "pursue")
+
+
+def test_both_sides_losing_is_lose_lose_and_walk_away(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win(benefit__margin="below_cost", benefit__customer_ready="no"))
+    assert (result.quadrant, result.recommendation) == ("lose_lose", "walk_away")
+
+
+# --- rule 4: the personal round --------------------------------------------------------------
+
+
+def test_rule4_every_agenda_unknown_is_at_best_strengthen(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(agenda__1__certainty="unknown"))
+    assert "agenda_unknown" in result.flags
+    assert result.recommendation == "strengthen"
+
+
+def test_rule4_nobody_named_is_agenda_unknown(bank_en: QuestionBank, win_win: Make) -> None:
+    answers = {k: v for k, v in win_win().items() if not k.startswith("agenda.")}
+    result = run(bank_en, answers)
+    assert "agenda_unknown" in result.flags
+    assert result.recommendation == "strengthen"
+
+
+def test_key_person_unknown_says_their_win_weighs_most(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(
+        bank_en,
+        win_win(
+            agenda__2__who="Bram",
+            agenda__2__role="champion",
+            agenda__2__certainty="unknown",
+            agenda__2__interests=["easier_life"],
+        ),
+    )
+    assert "key_person_unknown" in result.flags
+    assert "agenda_unknown" not in result.flags  # Anna's agenda is confirmed
+    finding = next(f for f in result.findings if f.flag == "key_person_unknown")
+    assert "Bram" in finding.reason and "weigh the most" in finding.reason
+    assert any(step.startswith("Ask Bram:") for step in result.next_steps)
+
+
+def test_no_economic_buyer_is_flagged(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win(agenda__1__role="user"))
+    assert "economic_buyer_missing" in result.flags
+
+
+def test_a_known_agenda_without_a_translation_is_flagged(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(agenda__1__translation=None))
+    assert "translation_missing" in result.flags
+
+
+# --- rule 5: pursue only when everything holds --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"fit__requirements_met": "partly"},
+        {"agenda__1__certainty": "unknown"},
+        {"benefit__customer_wins": None},
+        {"benefit__margin": None},
+    ],
+)
+def test_rule5_pursue_needs_both_wins_fit_and_a_known_agenda(
+    bank_en: QuestionBank, win_win: Make, change: dict[str, Any]
+) -> None:
+    assert run(bank_en, win_win(**change)).recommendation != "pursue"
+
+
+def test_an_assumed_agenda_is_enough_to_pursue(bank_en: QuestionBank, win_win: Make) -> None:
+    assert run(bank_en, win_win(agenda__1__certainty="assumed")).recommendation == "pursue"
+
+
+def test_not_enough_known_is_unclear(bank_en: QuestionBank) -> None:
+    result = run(bank_en, {"deal.name": "Empty"})
+    assert result.quadrant == "unclear"
+    assert result.recommendation == "strengthen"
+
+
+# --- signals and the other flags ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "flag"),
+    [
+        ({"agenda__1__competitor_relationship": "yes"}, "competitor_relationship"),
+        ({"agenda__1__new_in_role": "yes"}, "new_decision_maker"),
+        ({"signals__silent_after_invite": "yes"}, "silent_after_invite"),
+        ({"benefit__pros_cons_explained": "no"}, "cons_not_explained"),
+        ({"benefit__pros_cons_explained": "partly"}, "cons_not_explained"),
+        ({"fit__offers_compared": "no", "deal__stage": "closing"}, "decision_before_comparison"),
+        ({"benefit__margin": "thin"}, "thin_margin_no_reason"),
+    ],
+)
+def test_each_signal_raises_its_flag_with_a_reason(
+    bank_en: QuestionBank, win_win: Make, change: dict[str, Any], flag: str
+) -> None:
+    result = run(bank_en, win_win(**change))
+    assert flag in result.flags
+    finding = next(f for f in result.findings if f.flag == flag)
+    assert finding.reason and finding.label
+    if flag != "thin_margin_no_reason":
+        assert result.recommendation == "strengthen"
+
+
+def test_a_named_signal_names_the_person(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(bank_en, win_win(agenda__1__new_in_role="yes"))
+    finding = next(f for f in result.findings if f.flag == "new_decision_maker")
+    assert finding.reason.startswith("Anna Peeters, CFO is new in the role")
+
+
+def test_the_dutch_assessment_is_worded_in_dutch(bank_nl: QuestionBank, win_win: Make) -> None:
+    result = run(bank_nl, win_win(fit__price_market_conform="no"))
+    assert result.locale == "nl"
+    finding = next(f for f in result.findings if f.flag == "not_market_conform")
+    assert "marktconform" in finding.reason
+    assert result.recommendation_reason.startswith("De prijs is niet marktconform")
+
+
+def test_every_contract_flag_can_be_raised(bank_en: QuestionBank, win_win: Make) -> None:
+    raised: set[str] = set()
+    for change in [
+        {"fit__requirements_met": "no", "fit__price_market_conform": "unknown"},
+        {"agenda__1__certainty": "unknown", "agenda__1__competitor_relationship": "yes"},
+        {"agenda__1__new_in_role": "yes", "benefit__margin": "below_cost"},
+        {"benefit__customer_ready": "no", "benefit__pros_cons_explained": "no"},
+        {"signals__silent_after_invite": "yes"},
+    ]:
+        raised |= set(run(bank_en, win_win(**change)).flags)
+    assert {
+        "not_market_conform",
+        "fit_unverified",
+        "agenda_unknown",
+        "competitor_relationship",
+        "new_decision_maker",
+        "below_cost_no_reason",
+        "customer_not_ready",
+        "cons_not_explained",
+        "silent_after_invite",
+    } <= raised

@@ -1,0 +1,98 @@
+"""The review state machine: rounds in order, people, adaptive follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dealcoach.coach import QuestionBank, next_step
+
+
+def _answer_all(bank: QuestionBank, answers: dict[str, Any], people: int | None = None) -> None:
+    step = next_step(bank, answers, people)
+    assert step is not None
+    for q in step.questions:
+        answers[q.id] = None
+
+
+def test_the_review_starts_with_the_business_round(bank_en: QuestionBank) -> None:
+    step = next_step(bank_en, {})
+    assert step is not None
+    assert step.round == "fit"
+    assert step.question_ids[:4] == ["deal.name", "deal.account", "deal.value", "deal.stage"]
+    assert "fit.offers_compared" in step.question_ids
+    assert not step.is_followup
+
+
+def test_rounds_follow_fit_agenda_benefit_signals(bank_en: QuestionBank) -> None:
+    answers: dict[str, Any] = {}
+    rounds = []
+    while (step := next_step(bank_en, answers)) is not None:
+        rounds.append(step.round)
+        for q in step.questions:
+            answers[q.id] = None  # asked, left blank: never asked again
+    assert rounds == ["fit", "agenda", "benefit", "signals"]
+
+
+def test_the_agenda_shows_one_person_and_can_add_up_to_three(bank_en: QuestionBank) -> None:
+    answers: dict[str, Any] = {}
+    _answer_all(bank_en, answers)
+    step = next_step(bank_en, answers)
+    assert step is not None and step.round == "agenda"
+    assert step.people == 1 and step.can_add_person
+    assert {q.person for q in step.questions} == {1}
+    assert "agenda.1.discovery_plan" not in step.question_ids
+    _answer_all(bank_en, answers)
+    step = next_step(bank_en, answers, people=2)
+    assert step is not None and step.round == "agenda"
+    assert step.question_ids[0] == "agenda.2.who"
+    third = next_step(bank_en, answers, people=5)
+    assert third is not None and third.people == 3 and not third.can_add_person
+
+
+def test_strategic_reason_is_a_follow_up_only_for_thin_or_below_cost(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    answers = win_win()
+    del answers["benefit.margin"]
+    step = next_step(bank_en, answers)
+    assert step is not None and step.question_ids == ["benefit.margin"]
+    for margin, expected in [
+        ("healthy", None),
+        ("thin", ["benefit.strategic_reason"]),
+        ("below_cost", ["benefit.strategic_reason", "benefit.renegotiable"]),
+    ]:
+        answers["benefit.margin"] = margin
+        step = next_step(bank_en, answers)
+        if expected is None:
+            assert step is None
+        else:
+            assert step is not None and step.round == "benefit" and step.is_followup
+            assert step.question_ids == expected
+
+
+def test_unknown_agenda_gets_a_discovery_follow_up(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    answers = win_win(agenda__1__certainty="unknown")
+    step = next_step(bank_en, answers)
+    assert step is not None
+    assert (step.round, step.question_ids, step.is_followup) == (
+        "agenda",
+        ["agenda.1.discovery_plan"],
+        True,
+    )
+    answers["agenda.1.discovery_plan"] = "ask her assistant"
+    assert next_step(bank_en, answers) is None
+
+
+def test_a_complete_review_has_no_next_step(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    assert next_step(bank_en, win_win()) is None
+
+
+def test_a_resumed_draft_continues_where_it_stopped(bank_en: QuestionBank) -> None:
+    answers: dict[str, Any] = {"deal.name": "Acme", "deal.account": None}
+    step = next_step(bank_en, answers)
+    assert step is not None and step.question_ids[0] == "deal.value"
