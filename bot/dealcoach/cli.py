@@ -8,6 +8,7 @@ input); anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -22,6 +23,106 @@ def cli() -> None:
 
 
 # --- commands are registered below, one block per area -------------------------------------
+
+
+# --- coach: `chat` (the terminal review) -----------------------------------------------------
+
+
+@cli.command("chat")
+@click.option(
+    "--answers",
+    "answers_file",
+    type=click.Path(dir_okay=True, path_type=Path),
+    metavar="FILE",
+    help="Run without prompts from a YAML or JSON file keyed by question id.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help='Print {"assessment": {...}, "advice": "..."}.'
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "nl"]),
+    default=None,
+    help="Language of questions and advice (default: DEALCOACH_LANG, else en).",
+)
+@click.option("--user", "user_id", metavar="ID", help="Who is reviewing (default: you).")
+@click.option(
+    "--resume", is_flag=True, help="Continue your latest unfinished review (saved at every step)."
+)
+def chat_command(
+    answers_file: Path | None,
+    as_json: bool,
+    lang: str | None,
+    user_id: str | None,
+    resume: bool,
+) -> None:
+    """Hold a deal review in the terminal and print the coaching advice."""
+    import json
+
+    from dealcoach.coach import load_bank, validate_answers
+    from dealcoach.errors import InputError, InvalidAnswers
+    from dealcoach.services.terminal_review import TerminalReview
+    from dealcoach.terminal import ConsoleIO, ReviewInterrupted, read_answers_file, run_review
+
+    locale = lang or _chat_default_lang()
+    bank = load_bank(locale)
+    answers = None
+    if answers_file is not None:
+        raw = read_answers_file(answers_file)
+        try:
+            answers = validate_answers(bank, raw, require_complete=True)
+        except InvalidAnswers as exc:
+            listed = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
+            raise InputError(f"{answers_file}: {listed}") from None
+        except InputError as exc:
+            raise InputError(f"{answers_file}: {exc}") from None
+    # The review log (store block): a draft saved at every step, completed at the end.
+    review = TerminalReview.open(
+        _store_settings(), user_id=user_id, locale=None if resume else locale, resume=resume
+    )
+    try:
+        if answers is not None:
+            review.save(answers)
+        else:
+            bank = load_bank(review.locale)
+            # With --json the prompts go to stderr, so stdout holds only the JSON.
+            io = ConsoleIO(out=sys.stderr if as_json else sys.stdout)
+            if resume:
+                click.echo(f"Resuming review {review.review_id}.", err=True)
+            try:
+                run_review(bank, review.answers, io=io, on_step=review.save)
+            except ReviewInterrupted as exc:
+                review.save(exc.answers)
+                click.echo(
+                    "dealcoach: review paused; your answers are saved. "
+                    "Continue with `dealcoach chat --resume`.",
+                    err=True,
+                )
+                sys.exit(130)
+        done = review.complete()
+    finally:
+        review.close()
+    assessment, advice = done.assessment, done.advice_text
+    if as_json:
+        payload = {"assessment": assessment.model_dump(mode="json"), "advice": advice}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        click.echo("\n" + advice, nl=False)
+
+
+def _chat_default_lang() -> str:
+    """DEALCOACH_LANG when set and valid; `en` otherwise (chat needs no other setting)."""
+    from pydantic import ValidationError
+
+    from dealcoach.config import get_settings
+
+    try:
+        return get_settings().dealcoach_lang
+    except ValidationError:
+        return "en"
+
+
+# --- end of coach block ----------------------------------------------------------------------
 
 
 # --- deploy: `manifest` (Slack app manifest) -------------------------------------------------
@@ -51,6 +152,38 @@ def manifest_command(public_url: str | None, socket_mode: bool, as_json: bool) -
         click.echo(render_manifest(public_url, socket_mode=socket_mode), nl=False)
 
 
+@cli.command("teams-package")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default="dealcoach-teams.zip",
+    show_default=True,
+    help="Where to write the Teams app package (zip).",
+)
+@click.option(
+    "--url",
+    "public_url",
+    metavar="URL",
+    help="Public https:// base URL for the app's links (default: DEALCOACH_PUBLIC_URL).",
+)
+def teams_package_command(out: str, public_url: str | None) -> None:
+    """Write the Teams app package (manifest + icons) for the configured TEAMS_CLIENT_ID."""
+    from pathlib import Path
+
+    from dealcoach.errors import InputError
+    from dealcoach.teams.manifest import build_teams_package
+
+    if public_url is None:
+        public_url = _deploy_setting("dealcoach_public_url")
+    package = build_teams_package(_deploy_setting("teams_client_id"), public_url)
+    try:
+        Path(out).write_bytes(package)
+    except OSError as exc:
+        raise InputError(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"wrote {out} ({len(package)} bytes): upload it in Teams → Apps → Manage your apps")
+
+
 def _deploy_setting(name: str) -> str | None:
     """One setting for the deploy commands; a bad value is one line, not a traceback."""
     from pydantic import ValidationError
@@ -68,6 +201,155 @@ def _deploy_setting(name: str) -> str | None:
 
 
 # --- end of deploy block ---------------------------------------------------------------------
+
+
+# --- store: `db`, `export`, `forget`, `prune` ------------------------------------------------
+
+from typing import TYPE_CHECKING  # noqa: E402 (kept inside this block: see HELPERS.md)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TextIO
+
+    from dealcoach.config import Settings
+
+
+def _store_settings() -> Settings:
+    """The settings, with a bad environment value as one ConfigError line."""
+    from pydantic import ValidationError
+
+    from dealcoach.config import get_settings
+    from dealcoach.errors import ConfigError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{where}: {first['msg']}") from None
+
+
+def _alembic_errors(action: Callable[[], None]) -> None:
+    from alembic.util.exc import CommandError
+
+    from dealcoach.errors import InputError
+
+    try:
+        action()
+    except CommandError as exc:
+        raise InputError(str(exc).splitlines()[0]) from None
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema: apply or roll back migrations (DATABASE_URL)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade_command(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from dealcoach.store.engine import current_revision, migrate, normalize_url
+
+    url = _store_settings().database_url
+    _alembic_errors(lambda: migrate(url, revision))
+    shown = normalize_url(url).render_as_string(hide_password=True)
+    click.echo(f"database {shown} is at revision {current_revision(url) or 'base'}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+def db_downgrade_command(revision: str) -> None:
+    """Roll migrations back to REVISION (`base` removes every table)."""
+    from dealcoach.store.engine import current_revision, downgrade
+
+    url = _store_settings().database_url
+    _alembic_errors(lambda: downgrade(url, revision))
+    click.echo(f"database is at revision {current_revision(url) or 'base'}")
+
+
+@db_group.command("current")
+def db_current_command() -> None:
+    """Print the database's revision and the latest one."""
+    from dealcoach.store.engine import current_revision, head_revision
+
+    url = _store_settings().database_url
+    current, head = current_revision(url), head_revision()
+    state = "up to date" if current == head else "needs `dealcoach db upgrade`"
+    click.echo(f"current: {current or 'base'}  head: {head}  ({state})")
+
+
+@cli.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--since", metavar="DATE", help="Only reviews completed on/after this date.")
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-", help="Default: stdout."
+)
+def export_command(fmt: str, since: str | None, output: TextIO) -> None:
+    """Stream every completed review with its answers and assessment."""
+    from dealcoach.bootstrap import build_services
+    from dealcoach.services.export import parse_since, write_export
+
+    since_at = parse_since(since)
+    services = build_services(_store_settings())
+    try:
+        count = write_export(services.store, output, fmt, since_at)  # type: ignore[arg-type]
+    finally:
+        services.close()
+    click.echo(f"exported {count} review{'s' if count != 1 else ''}", err=True)
+
+
+@cli.command("forget")
+@click.option("--user", "user_id", required=True, help="The platform user id to forget.")
+@click.option("--workspace", help="Only in this workspace (Slack team / Teams tenant id).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_command(user_id: str, workspace: str | None, yes: bool) -> None:
+    """Delete a person with all their reviews and answers (a privacy request)."""
+    from dealcoach.bootstrap import build_services
+    from dealcoach.services.privacy import forget_user
+
+    if not yes and not click.confirm(
+        f"Delete user {user_id} and all their reviews? This cannot be undone", err=True
+    ):
+        raise click.exceptions.Abort()
+    services = build_services(_store_settings())
+    try:
+        done = forget_user(services.store, user_id, workspace)
+    finally:
+        services.close()
+    click.echo(
+        f"forgot {done.user_id} in {', '.join(done.workspaces)}: "
+        f"{done.reviews} review(s), {done.answers} answer(s) deleted"
+    )
+
+
+@cli.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Delete drafts untouched for this many days (default: DEALCOACH_RETENTION_DAYS).",
+)
+def prune_command(days: int | None) -> None:
+    """Delete old unfinished drafts (completed reviews are kept)."""
+    from dealcoach.bootstrap import build_services
+    from dealcoach.services.privacy import prune_drafts
+
+    settings = _store_settings()
+    keep = days or settings.dealcoach_retention_days
+    services = build_services(settings)
+    try:
+        result = prune_drafts(services.store, keep)
+    finally:
+        services.close()
+    click.echo(
+        f"pruned {result.drafts} draft(s) ({result.answers} answer(s)) older than {keep} days"
+    )
+
+
+# --- end of store block ----------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
