@@ -232,10 +232,17 @@ def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> Complet
 
 
 def start_review(
-    uow: UnitOfWork, actor: Actor, deal_name: str | None = None, default_locale: str = "en"
+    uow: UnitOfWork,
+    actor: Actor,
+    deal_name: str | None = None,
+    default_locale: str = "en",
+    locale: str | None = None,
 ) -> ReviewView:
+    """A new draft. Its locale: `locale` if given (e.g. `chat --lang`), else the person's."""
     person = resolve_person(uow, actor, default_locale)
-    locale = locale_for(person, actor, default_locale)
+    if locale is not None and _locale(locale) is None:
+        raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
+    locale = _locale(locale) or locale_for(person, actor, default_locale)
     bank = load_bank(locale)
     review = uow.reviews.create_draft(
         person, platform=actor.platform, locale=locale, content_version=bank.content_version
@@ -399,8 +406,10 @@ class ReviewService:
         self.store = store
         self.default_locale = default_locale
 
-    def start(self, actor: Actor, deal_name: str | None = None) -> ReviewView:
-        return self.store.run(start_review, actor, deal_name, self.default_locale)
+    def start(
+        self, actor: Actor, deal_name: str | None = None, *, locale: str | None = None
+    ) -> ReviewView:
+        return self.store.run(start_review, actor, deal_name, self.default_locale, locale)
 
     def find_draft(self, actor: Actor) -> ReviewView | None:
         return self.store.run(find_draft, actor)
@@ -440,8 +449,10 @@ class AsyncReviewService:
         self.store = store
         self.default_locale = default_locale
 
-    async def start(self, actor: Actor, deal_name: str | None = None) -> ReviewView:
-        return await self.store.run(start_review, actor, deal_name, self.default_locale)
+    async def start(
+        self, actor: Actor, deal_name: str | None = None, *, locale: str | None = None
+    ) -> ReviewView:
+        return await self.store.run(start_review, actor, deal_name, self.default_locale, locale)
 
     async def find_draft(self, actor: Actor) -> ReviewView | None:
         return await self.store.run(find_draft, actor)

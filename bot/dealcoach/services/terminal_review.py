@@ -1,0 +1,81 @@
+"""`dealcoach chat` on the store: every step is saved as a draft, an interrupted review
+resumes with `--resume`, the finished one is completed with its assessment and advice.
+
+The chat command (cli.py) keeps the prompting (`dealcoach.terminal.run_review`); this class
+is its persistence: `save` is the per-step callback, `complete` finishes the review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dealcoach.bootstrap import Services, build_services
+from dealcoach.config import Settings
+from dealcoach.errors import NotFound
+from dealcoach.services.actors import Actor
+from dealcoach.services.reviews import CompletedReview, ReviewView
+
+
+class TerminalReview:
+    def __init__(self, services: Services, actor: Actor, view: ReviewView) -> None:
+        self.services = services
+        self.actor = actor
+        self.view = view
+        self._saved: dict[str, Any] = dict(view.answers)
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        user_id: str | None = None,
+        locale: str | None = None,
+        resume: bool = False,
+    ) -> TerminalReview:
+        """Start a new draft, or (`resume`) pick up this user's latest unfinished one."""
+        services = build_services(settings)
+        try:
+            actor = Actor.local(user_id, locale=locale)
+            if resume:
+                view = services.reviews.find_draft(actor)
+                if view is None:
+                    raise NotFound(
+                        f"no unfinished review to resume for {actor.user_id}; "
+                        "start one with `dealcoach chat`"
+                    )
+            else:
+                view = services.reviews.start(actor, locale=locale)
+        except BaseException:
+            services.close()
+            raise
+        return cls(services, actor, view)
+
+    @property
+    def review_id(self) -> int:
+        return self.view.review_id
+
+    @property
+    def locale(self) -> str:
+        return self.view.locale
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        """The answers saved so far (a resumed draft's, or none)."""
+        return dict(self.view.answers)
+
+    def save(self, answers: Mapping[str, Any]) -> None:
+        """Per-step callback: store what changed since the last save."""
+        changed = {k: v for k, v in answers.items() if k not in self._saved or self._saved[k] != v}
+        if not changed:
+            return
+        self.view = self.services.reviews.save_answers(self.actor, self.review_id, changed)
+        self._saved.update(changed)
+
+    def complete(self) -> CompletedReview:
+        return self.services.reviews.complete(
+            self.actor, self.review_id, idempotency_key=f"cli:{self.review_id}"
+        )
+
+    def close(self) -> None:
+        self.services.close()
