@@ -364,3 +364,17 @@ async def test_install_adds_metrics_to_a_fastapi_app_and_returns_them() -> None:
     key = (("method", "GET"), ("route", "/healthz"), ("status", "200"))
     assert samples(response.text)[("dealcoach_http_requests_total", key)] == 1
     assert "x-request-id" in response.headers
+
+
+def test_sql_parameters_and_sdk_body_dumps_stay_out_even_at_debug(log_stream: io.StringIO) -> None:
+    # Bolt copies the root level onto its own loggers; the handler's floor still applies.
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    bolt.setLevel(logging.DEBUG)
+    bolt.debug('Responding with status: 200 body: "Project Falcon"')
+    logging.getLogger("sqlalchemy.engine.Engine").info("[cached] ('Project Falcon',)")
+    logging.getLogger("aiosqlite").debug("executing ('Project Falcon',)")
+    logging.getLogger("sqlalchemy.engine.Engine").warning("pool overflow")
+    logging.getLogger("dealcoach.store").debug("saved step")
+    output = log_stream.getvalue()
+    assert "Project Falcon" not in output
+    assert [r["message"] for r in lines(log_stream)] == ["pool overflow", "saved step"]

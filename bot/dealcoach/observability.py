@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from dealcoach.config import Settings
 
 __all__ = [
+    "LEVEL_FLOORS",
     "REQUEST_ID_HEADER",
     "HttpMetricsMiddleware",
     "JsonFormatter",
@@ -172,6 +173,8 @@ class RedactingFilter(logging.Filter):
         return redact(str(value), self.secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < _floor(record.name):
+            return False  # a library's body/SQL-parameter dump (see LEVEL_FLOORS)
         try:
             message = record.getMessage()
         except Exception:  # a bad %-format must not lose the record
@@ -253,9 +256,37 @@ def _settings_secrets(settings: Settings) -> list[str]:
     return secrets
 
 
-# Third-party loggers that print whole request/response bodies at DEBUG (Slack payloads
-# carry what users typed); they stay at INFO or above whatever the configured level.
-_BODY_LOGGERS = ("slack_bolt", "slack_sdk", "slack", "aiohttp", "httpx", "httpcore")
+# Third-party loggers that print what users typed below a certain level: HTTP clients and
+# the Slack/Teams SDKs dump request and response bodies at DEBUG, database drivers and
+# SQLAlchemy's engine log SQL *parameters* (answers) at DEBUG/INFO. Whatever level is
+# configured, records from them below their floor are dropped by the handler's filter
+# (a logger level is not enough: Bolt copies the root level onto its own loggers).
+LEVEL_FLOORS: dict[str, int] = {
+    "slack_bolt": logging.INFO,
+    "slack_sdk": logging.INFO,
+    "slack": logging.INFO,
+    "aiohttp": logging.INFO,
+    "httpx": logging.INFO,
+    "httpcore": logging.INFO,
+    "urllib3": logging.INFO,
+    "microsoft_agents": logging.INFO,
+    "msal": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "psycopg": logging.WARNING,
+    "asyncpg": logging.WARNING,
+}
+
+
+def _floor(logger_name: str) -> int:
+    name = logger_name
+    while name:
+        if name in LEVEL_FLOORS:
+            return LEVEL_FLOORS[name]
+        name = name.rpartition(".")[0]
+    return logging.NOTSET
+
+
 # Loggers that install their own handlers; ours replace them so every line is JSON.
 _OWN_HANDLER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
 _HANDLER_NAME = "dealcoach"
@@ -304,8 +335,8 @@ def configure_logging(
         lg = logging.getLogger(name)
         lg.handlers.clear()
         lg.propagate = True
-    for name in _BODY_LOGGERS:
-        logging.getLogger(name).setLevel(max(numeric, logging.INFO))
+    for name, floor in LEVEL_FLOORS.items():
+        logging.getLogger(name).setLevel(max(numeric, floor))
     return handler
 
 
