@@ -262,9 +262,7 @@ def _show_default(question: Question, value: AnswerValue) -> str:
         return ""
     if isinstance(value, list):
         return ",".join(
-            str(i)
-            for i, option in enumerate(question.options, 1)
-            if option.value in value
+            str(i) for i, option in enumerate(question.options, 1) if option.value in value
         )
     if question.type == "choice":
         return question.option_label(str(value))

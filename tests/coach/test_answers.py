@@ -79,9 +79,7 @@ def test_a_missing_deal_name_is_refused_when_complete(bank_en: QuestionBank) -> 
 def test_a_100_kb_field_is_refused_with_the_limit(bank_en: QuestionBank) -> None:
     with pytest.raises(InvalidAnswer) as caught:
         validate_answers(bank_en, {"fit.need": "x" * 100_000})
-    assert str(caught.value) == (
-        "fit.need: is 100000 characters long; at most 2000 are allowed"
-    )
+    assert str(caught.value) == ("fit.need: is 100000 characters long; at most 2000 are allowed")
 
 
 def test_a_nul_byte_is_refused(bank_en: QuestionBank) -> None:

@@ -140,8 +140,8 @@ def _replace(path: Path, old: str, new: str) -> None:
         ),
         (
             "rules.yaml",
-            "when: {answer: fit.requirements_met, in: [\"no\"]}",
-            "when: {answer: fit.requirement_met, in: [\"no\"]}",
+            'when: {answer: fit.requirements_met, in: ["no"]}',
+            'when: {answer: fit.requirement_met, in: ["no"]}',
             ["rules.yaml", "fit.requirements_not_met", "fit.requirement_met"],
         ),
         (

@@ -67,11 +67,12 @@ def validate_answers(
 
 def unknown_id_message(bank: QuestionBank, qid: str) -> str:
     message = "unknown question id"
+    person = re.match(r"agenda\.(\d+)\.", qid)
+    if person and not 1 <= int(person.group(1)) <= bank.max_people:
+        return f"{message} (decision-makers are agenda.1 to agenda.{bank.max_people})"
     close = difflib.get_close_matches(qid, list(bank.questions), n=1, cutoff=0.75)
     if close:
         return f"{message} (did you mean {close[0]}?)"
-    if qid.startswith("agenda."):
-        return f"{message} (decision-makers are agenda.1 to agenda.{bank.max_people})"
     return message
 
 

@@ -499,9 +499,7 @@ class _Loader:
             raise ContentError(str(words_path), _first_error(exc), "labels") from None
         for quadrant in QUADRANTS:
             if quadrant not in labels.quadrants:
-                raise ContentError(
-                    str(words_path), "missing label", f"labels.quadrants.{quadrant}"
-                )
+                raise ContentError(str(words_path), "missing label", f"labels.quadrants.{quadrant}")
         for r in RECOMMENDATIONS:
             if r not in labels.recommendations:
                 raise ContentError(str(words_path), "missing label", f"labels.recommendations.{r}")
