@@ -51,3 +51,21 @@ def migrated_url(database_url: str) -> str:
 
     migrate(database_url, "head")
     return database_url
+
+
+@pytest.fixture
+def live(migrated_url: str, connector: ConnectorStub) -> Iterator[Any]:
+    """The real ASGI app (Slack + Teams on one app) served by uvicorn on loopback."""
+    from tests.slack.harness import LiveServer
+
+    from dealcoach.bootstrap import build_services
+    from dealcoach.web import create_app
+
+    settings = make_settings(migrated_url)
+    services = build_services(settings, migrate_sqlite=False)
+    server = LiveServer(lambda: create_app(settings, services)).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        services.close()

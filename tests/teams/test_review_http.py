@@ -4,7 +4,6 @@ Connector stand-in, every card checked against the Adaptive Card 1.5 schema."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ pytest.importorskip("microsoft_agents.hosting.fastapi", reason="needs the dealco
 
 from sqlalchemy import func, select
 from tests.slack.harness import LiveServer
-from tests.teams.conftest import make_settings
 from tests.teams.connector_stub import ConnectorStub
 from tests.teams.harness import TeamsUser, card_text, inputs_of
 
@@ -51,21 +49,6 @@ SCENARIOS = {
     "renegotiate": {"fit.price_market_conform": "no"},
     "walk_away": {"benefit.customer_ready": "no"},
 }
-
-
-@pytest.fixture
-def live(migrated_url: str, connector: ConnectorStub) -> Iterator[LiveServer]:
-    from dealcoach.bootstrap import build_services
-    from dealcoach.web import create_app
-
-    settings = make_settings(migrated_url)
-    services = build_services(settings, migrate_sqlite=False)
-    server = LiveServer(lambda: create_app(settings, services)).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        services.close()
 
 
 @pytest.fixture

@@ -30,9 +30,11 @@ from microsoft_agents.hosting.core import (
     AgentApplication,
     AgentAuthConfiguration,
     AnonymousTokenProvider,
+    ClaimsIdentity,
     ConnectionManager,
     Connections,
     MemoryStorage,
+    RestChannelServiceClientFactory,
     TurnContext,
     TurnState,
 )
@@ -93,6 +95,7 @@ class TeamsRuntime:
     settings: Settings
     services: Any
     auth_config: AgentAuthConfiguration
+    connections: Connections
     adapter: CloudAdapter
     agent: AgentApplication[TurnState]
     bot: TeamsBot
@@ -108,7 +111,8 @@ class TeamsRuntime:
             start_typing_timer=False,
             remove_recipient_mention=True,
         )
-        runtime = cls(settings, services, config, adapter, agent, TeamsBot(settings, services))
+        runtime = cls(settings, services, config, manager, adapter, agent,
+                      TeamsBot(settings, services))
         runtime.bot.runtime = runtime
         runtime.bot.register(agent)
         adapter.on_turn_error = runtime.bot.on_turn_error
@@ -158,12 +162,15 @@ class TeamsRuntime:
         sent: list[str | None] = []
 
         async def callback(context: TurnContext) -> None:
+            # A new message in the chat, not a reply to the synthetic continuation event.
+            context.activity.id = None
             response = await context.send_activity(activity)
             sent.append(response.id if response else None)
 
         try:
-            await self.adapter.continue_conversation(
-                self.app_id, ref.get_continuation_activity(), callback
+            await self.adapter.continue_conversation_with_claims(
+                self._identity(), ref.get_continuation_activity(), callback,
+                audience=BOT_FRAMEWORK_AUDIENCE,
             )
         except Exception as exc:  # the SDK raises plain exceptions for HTTP failures
             raise DeliveryError(f"Teams did not accept the message: {exc}") from exc
@@ -181,30 +188,35 @@ class TeamsRuntime:
             tenant_id=tenant_id,
             channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
         )
-        references: list[dict[str, Any]] = []
-
-        async def callback(context: TurnContext) -> None:
-            conversation = context.activity.conversation
-            ref = ConversationReference(
-                channel_id=TEAMS_CHANNEL,
-                service_url=service_url,
-                conversation=ConversationAccount(id=conversation.id, tenant_id=tenant_id,
-                                                 conversation_type="personal"),
-                user=ChannelAccount(id=user_id),
-                agent=ChannelAccount(id=self.app_id or "dealcoach"),
-            )
-            outgoing = activity.model_copy()
-            outgoing.conversation = ref.conversation
-            await context.send_activity(outgoing)
-            references.append(ref.model_dump(mode="json", by_alias=True, exclude_none=True))
-
+        identity = self._identity()
+        factory = RestChannelServiceClientFactory(self.connections)
         try:
-            await self.adapter.create_conversation(
-                self.app_id, TEAMS_CHANNEL, service_url, BOT_FRAMEWORK_AUDIENCE, params, callback
+            client = await factory.create_connector_client(
+                None, identity, service_url, BOT_FRAMEWORK_AUDIENCE,
+                use_anonymous=identity.allow_anonymous,
             )
+            try:
+                created = await client.conversations.create_conversation(params)
+            finally:
+                await client.close()
         except Exception as exc:
             raise DeliveryError(f"Teams did not open a chat with {user_id}: {exc}") from exc
-        return references[0]
+        reference = ConversationReference(
+            channel_id=TEAMS_CHANNEL,
+            service_url=service_url,
+            conversation=ConversationAccount(id=created.id, tenant_id=tenant_id,
+                                             conversation_type="personal"),
+            user=ChannelAccount(id=user_id),
+            agent=ChannelAccount(id=self.app_id or "dealcoach"),
+        ).model_dump(mode="json", by_alias=True, exclude_none=True)
+        await self.send_to_reference(reference, activity)
+        return reference
+
+    def _identity(self) -> ClaimsIdentity:
+        """Who the bot is on outbound calls: its app id, or anonymous for local testing."""
+        if self.app_id:
+            return self.adapter.create_claims_identity(self.app_id)
+        return ClaimsIdentity()
 
 
 def _bad_request(message: str) -> Response:
