@@ -153,7 +153,7 @@ def test_key_person_unknown_says_their_win_weighs_most(
     assert "agenda_unknown" not in result.flags  # Anna's agenda is confirmed
     finding = next(f for f in result.findings if f.flag == "key_person_unknown")
     assert "Bram" in finding.reason and "weigh the most" in finding.reason
-    assert any(step.startswith("Ask Bram:") for step in result.next_steps)
+    assert any(step.startswith("Find out from Bram:") for step in result.next_steps)
 
 
 def test_no_economic_buyer_is_flagged(bank_en: QuestionBank, win_win: Make) -> None:

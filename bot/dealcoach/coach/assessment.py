@@ -164,6 +164,13 @@ def assess(
                     reason=_say(rule.reason or "", **values),
                 )
             )
+    # Next steps: the most severe rule's actions first (business before personal within a
+    # level, by file order); hints from rules that recommend nothing come last.
+    by_weight = sorted(
+        fired, key=lambda item: -SEVERITY[item[0].recommend] if item[0].recommend else 1
+    )
+    for rule, matched in by_weight:
+        values = {"names": names_of(matched), "deal": deal}
         if rule.flag or rule is deciding or rule.recommend == recommendation:
             for source in rule.steps:
                 step = _say(source, **values)
