@@ -352,6 +352,50 @@ def prune_command(days: int | None) -> None:
 # --- end of store block ----------------------------------------------------------------------
 
 
+# --- slack: `serve` (the ASGI app: Slack, health, readiness, metrics) ------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."
+)
+@click.option(
+    "--socket",
+    "socket_mode",
+    is_flag=True,
+    help="Slack over Socket Mode (needs SLACK_APP_TOKEN); HTTP still serves health and metrics.",
+)
+def serve_command(host: str, port: int, socket_mode: bool) -> None:
+    """Run the web server: POST /slack/events, GET /healthz, /readyz, /metrics."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from dealcoach.bootstrap import build_services
+    from dealcoach.config import get_settings
+    from dealcoach.errors import ConfigError
+    from dealcoach.observability import configure_logging
+    from dealcoach.web import create_app
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{where}: {first['msg']}") from None
+    # A missing or placeholder token/secret is one line and exit status 2, before anything runs.
+    settings.require_slack(socket_mode=socket_mode)
+    configure_logging(settings)
+    services = build_services(settings)
+    app = create_app(settings, services, socket_mode=socket_mode)
+    # log_config=None: uvicorn's loggers go through our JSON handler; access lines come from
+    # the observability middleware (with request ids), so uvicorn's own are off.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+# --- end of slack block ----------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="dealcoach", standalone_mode=False)
