@@ -1,0 +1,330 @@
+"""Digest composition: the aggregates of `store.digests` → one `DigestModel` per recipient.
+
+`compose_team_digests(uow, managers, week)` builds every listed manager's digest of one ISO
+week with a fixed number of queries per time zone (managers are grouped by their time zone,
+because a week starts at Monday 00:00 *their* time); `compose_self_digest` is the summary a
+rep gets of their own reviews. Python here only reshapes aggregated rows — never review rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dealcoach.coach.bank import LOCALES
+from dealcoach.digest.weeks import IsoWeek, zone
+from dealcoach.store import digests as q
+from dealcoach.store.models import Person
+from dealcoach.store.uow import UnitOfWork
+
+RISKY_SHOWN = 5
+THEMES_SHOWN = 3
+WORSENED_SHOWN = 5
+RECOMMENDATIONS = ("pursue", "strengthen", "renegotiate", "walk_away")
+QUADRANTS = ("win_win", "win_lose", "lose_win", "lose_lose", "unclear")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PersonRef(_Frozen):
+    """Who a message goes to: enough for any notifier to address them."""
+
+    person_id: int
+    platform: str
+    workspace_id: str  # the platform's id (Slack team id, Teams tenant id, `local`)
+    user_id: str
+    display_name: str | None = None
+    locale: str = "en"
+    timezone: str = "UTC"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user_id
+
+
+class RepLine(_Frozen):
+    user_id: str
+    name: str
+    reviews: int
+    previous_reviews: int
+
+
+class DealLine(_Frozen):
+    deal_id: int
+    review_id: int
+    deal_name: str
+    account: str | None = None
+    rep_user_id: str
+    rep_name: str
+    stage: str | None = None
+    value: float | None = None
+    recommendation: str | None = None
+    quadrant: str | None = None
+    previous_recommendation: str | None = None
+    flags: tuple[str, ...] = ()
+    score: int = 0
+
+
+class Theme(_Frozen):
+    flag: str
+    reviews: int
+    total: int
+
+
+class WeekPoint(_Frozen):
+    week: str
+    reviews: int
+    win_win: int
+
+    @property
+    def win_win_share(self) -> float | None:
+        return self.win_win / self.reviews if self.reviews else None
+
+
+class DigestModel(_Frozen):
+    """One recipient's digest of one ISO week: everything the templates show."""
+
+    kind: Literal["team", "self"]
+    recipient: PersonRef
+    week: str
+    locale: str
+    total_reviews: int = 0
+    previous_total: int = 0
+    win_win_share: float | None = None
+    previous_win_win_share: float | None = None
+    recommendation_mix: dict[str, int] = Field(default_factory=dict)
+    quadrant_mix: dict[str, int] = Field(default_factory=dict)
+    riskiest: tuple[DealLine, ...] = ()
+    walk_away: tuple[DealLine, ...] = ()
+    worsened: tuple[DealLine, ...] = ()
+    themes: tuple[Theme, ...] = ()
+    reps: tuple[RepLine, ...] = ()
+    idle_reps: tuple[RepLine, ...] = ()
+    history: tuple[WeekPoint, ...] = ()  # oldest first, the digest's week last
+
+    @property
+    def deal_ids(self) -> set[int]:
+        """Every deal the digest names (tests: privacy)."""
+        return {d.deal_id for d in (*self.riskiest, *self.walk_away, *self.worsened)}
+
+    @property
+    def empty(self) -> bool:
+        return self.total_reviews == 0 and self.previous_total == 0
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def locale_of(person_locale: str | None, workspace_locale: str | None, default: str) -> str:
+    for value in (person_locale, workspace_locale, default):
+        short = (value or "").replace("_", "-").split("-")[0].lower()
+        if short in LOCALES:
+            return short
+    return "en"
+
+
+def window_for(week: IsoWeek, tz_name: str | None) -> q.HistoryWindow:
+    tz = zone(tz_name)
+    starts = tuple(week.previous(k).bounds(tz)[0] for k in range(q.HISTORY_WEEKS))
+    return q.HistoryWindow(starts=starts, end=week.bounds(tz)[1])
+
+
+def ref_of_manager(row: q.ManagerRow, default_locale: str, default_tz: str) -> PersonRef:
+    return PersonRef(
+        person_id=row.person_id,
+        platform=row.platform,
+        workspace_id=row.workspace_external_id,
+        user_id=row.user_id,
+        display_name=row.display_name,
+        locale=locale_of(row.locale, row.workspace_locale, default_locale),
+        timezone=row.timezone or row.workspace_timezone or default_tz,
+    )
+
+
+def ref_of_person(person: Person, default_locale: str, default_tz: str) -> PersonRef:
+    return PersonRef(
+        person_id=person.id,
+        platform=person.workspace.platform,
+        workspace_id=person.workspace.external_id,
+        user_id=person.user_id,
+        display_name=person.display_name,
+        locale=locale_of(person.locale, person.workspace.default_locale, default_locale),
+        timezone=person.timezone or person.workspace.timezone or default_tz,
+    )
+
+
+def _deal(row: q.DealRow, flags: dict[int, list[str]]) -> DealLine:
+    return DealLine(
+        deal_id=row.deal_id,
+        review_id=row.review_id,
+        deal_name=row.deal_name,
+        account=row.account,
+        rep_user_id=row.rep_user_id,
+        rep_name=row.rep_name or row.rep_user_id,
+        stage=row.stage,
+        value=row.value,
+        recommendation=row.recommendation,
+        quadrant=row.quadrant,
+        previous_recommendation=row.previous_recommendation,
+        flags=tuple(flags.get(row.review_id, ())),
+        score=row.score,
+    )
+
+
+def _compose(
+    uow: UnitOfWork,
+    recipients: dict[int, PersonRef],
+    scope: q.Select[tuple[int, int]],
+    week: IsoWeek,
+    window: q.HistoryWindow,
+    kind: Literal["team", "self"],
+) -> dict[int, DigestModel]:
+    session = uow.session
+    activity = q.rep_activity(session, scope, window)
+    mix = q.mix_history(session, scope, window)
+    flags = q.top_flags(session, scope, window, top=THEMES_SHOWN)
+    risks = q.deal_risks(session, scope, window, top=RISKY_SHOWN)
+    worse = q.worsened_deals(session, scope, window, limit=WORSENED_SHOWN)
+    listed = {r.review_id for r in risks} | {r.review_id for r in worse}
+    flag_names = q.flags_of(session, sorted(listed))
+
+    reps: dict[int, list[RepLine]] = defaultdict(list)
+    for a in activity:
+        reps[a.owner_id].append(
+            RepLine(
+                user_id=a.user_id,
+                name=a.display_name or a.user_id,
+                reviews=int(a.reviews),
+                previous_reviews=int(a.previous_reviews),
+            )
+        )
+    per_bucket: dict[int, dict[int, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
+    )
+    recs: dict[int, dict[str, int]] = defaultdict(dict)
+    quads: dict[int, dict[str, int]] = defaultdict(dict)
+    for m in mix:
+        point = per_bucket[m.owner_id][m.bucket]
+        point[0] += m.reviews
+        point[1] += m.reviews if m.quadrant == "win_win" else 0
+        if m.bucket == 0:
+            if m.recommendation:
+                recs[m.owner_id][m.recommendation] = (
+                    recs[m.owner_id].get(m.recommendation, 0) + m.reviews
+                )
+            if m.quadrant:
+                quads[m.owner_id][m.quadrant] = quads[m.owner_id].get(m.quadrant, 0) + m.reviews
+    themes: dict[int, list[FlagRowLike]] = defaultdict(list)
+    for f in flags:
+        themes[f.owner_id].append(f)
+    risky: dict[int, list[DealLine]] = defaultdict(list)
+    walk: dict[int, list[DealLine]] = defaultdict(list)
+    for r in risks:
+        line = _deal(r, flag_names)
+        if r.rank <= RISKY_SHOWN and r.score >= 1:
+            risky[r.owner_id].append(line)
+        if r.recommendation == "walk_away":
+            walk[r.owner_id].append(line)
+    worsened: dict[int, list[DealLine]] = defaultdict(list)
+    for r in worse:
+        worsened[r.owner_id].append(_deal(r, flag_names))
+
+    labels = [str(week.previous(k)) for k in range(q.HISTORY_WEEKS)]
+    out: dict[int, DigestModel] = {}
+    for owner_id, recipient in recipients.items():
+        buckets = per_bucket.get(owner_id, {})
+        history = tuple(
+            WeekPoint(week=labels[k], reviews=buckets.get(k, [0, 0])[0], win_win=buckets.get(k, [0, 0])[1])
+            for k in reversed(range(q.HISTORY_WEEKS))
+        )
+        this, prev = history[-1], history[-2]
+        team = sorted(reps.get(owner_id, []), key=lambda r: (-r.reviews, r.name.casefold()))
+        out[owner_id] = DigestModel(
+            kind=kind,
+            recipient=recipient,
+            week=str(week),
+            locale=recipient.locale,
+            total_reviews=this.reviews,
+            previous_total=prev.reviews,
+            win_win_share=this.win_win_share,
+            previous_win_win_share=prev.win_win_share,
+            recommendation_mix={
+                k: recs[owner_id][k] for k in RECOMMENDATIONS if recs[owner_id].get(k)
+            },
+            quadrant_mix={k: quads[owner_id][k] for k in QUADRANTS if quads[owner_id].get(k)},
+            riskiest=tuple(risky.get(owner_id, ())),
+            walk_away=tuple(walk.get(owner_id, ())),
+            worsened=tuple(worsened.get(owner_id, ())),
+            themes=tuple(
+                Theme(flag=f.flag, reviews=int(f.reviews), total=this.reviews)
+                for f in themes.get(owner_id, ())
+            ),
+            reps=tuple(team),
+            idle_reps=tuple(r for r in team if r.reviews == 0),
+            history=history,
+        )
+    return out
+
+
+FlagRowLike = q.FlagRow
+
+
+def compose_team_digests(
+    uow: UnitOfWork,
+    managers: Sequence[q.ManagerRow],
+    week: IsoWeek | None = None,
+    *,
+    now: datetime | None = None,
+    default_locale: str = "en",
+    default_tz: str = "UTC",
+) -> dict[int, DigestModel]:
+    """Each manager's team digest of `week` (default: the last full week in their time
+    zone), keyed by manager person id. One batch of queries per distinct time zone."""
+    from dealcoach.store.types import utcnow
+
+    moment = now or utcnow()
+    groups: dict[tuple[str, str], dict[int, PersonRef]] = defaultdict(dict)
+    for row in managers:
+        ref = ref_of_manager(row, default_locale, default_tz)
+        chosen = week or IsoWeek.last_full(moment, zone(ref.timezone))
+        groups[(ref.timezone, str(chosen))][row.person_id] = ref
+    out: dict[int, DigestModel] = {}
+    for (tz, week_text), refs in groups.items():
+        chosen = IsoWeek.parse(week_text)
+        out.update(
+            _compose(
+                uow,
+                refs,
+                q.team_scope(list(refs)),
+                chosen,
+                window_for(chosen, tz),
+                "team",
+            )
+        )
+    return out
+
+
+def compose_self_digest(
+    uow: UnitOfWork, person: Person, week: IsoWeek, *, default_locale: str = "en"
+) -> DigestModel:
+    """A rep's summary of their own reviews in `week` (never anyone else's)."""
+    ref = ref_of_person(person, default_locale, "UTC")
+    result = _compose(
+        uow,
+        {person.id: ref},
+        q.self_scope(person.id),
+        week,
+        window_for(week, ref.timezone),
+        "self",
+    )
+    return result[person.id]
+
+
+def manager_rows(uow: UnitOfWork, ids: Iterable[int] | None = None) -> list[q.ManagerRow]:
+    return q.managers(uow.session, manager_ids=list(ids) if ids is not None else None)

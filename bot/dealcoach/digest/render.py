@@ -1,0 +1,293 @@
+"""Digest rendering: `DigestModel` → text, Slack Block Kit, Teams markdown sections.
+
+The wording lives in `prompts/<locale>/digest/` (Jinja2 templates, one per section, plus
+`strings.yaml` with the coaching themes and interface lines), rendered in the coach's
+environments (`coach.markup.make_env`): every `{{ value }}` is escaped for the flavor, so a
+deal called `<!channel>` pings nobody. Block Kit output always fits Slack's limits (≤ 50
+blocks, ≤ 3000 characters a text); the 8-week trend is a text sparkline (no image upload).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+from dealcoach.coach.bank import load_bank
+from dealcoach.coach.markup import ESCAPERS, Flavor, make_env
+from dealcoach.digest.compose import DigestModel
+from dealcoach.digest.weeks import IsoWeek
+from dealcoach.errors import ContentError
+from dealcoach.resources import prompts_dir
+
+SECTIONS = ("summary", "risky", "walk_away", "worsened", "themes", "reps", "mix", "trend")
+MESSAGE_BLOCKS = 50
+SECTION_TEXT = 3000
+HEADER_TEXT = 150
+CONTEXT_TEXT = 2000
+SPARKS = "▁▂▃▄▅▆▇█"
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+_MONTHS = {
+    "en": ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(),
+    "nl": ("jan feb mrt apr mei jun jul aug sep okt nov dec").split(),
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    body: str
+
+
+@dataclass(frozen=True)
+class RenderedSections:
+    flavor: str
+    title: str
+    sections: tuple[Section, ...]
+    footer: str
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    """What a notifier gets: the plain text, Slack blocks, and sections per flavor."""
+
+    title: str
+    text: str
+    blocks: list[dict[str, Any]]
+    teams: RenderedSections
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- wording ----------------------------------------------------------------------------------
+
+
+def digest_dir(locale: str) -> Path:
+    return prompts_dir() / locale / "digest"
+
+
+@lru_cache(maxsize=8)
+def strings(locale: str) -> dict[str, Any]:
+    path = digest_dir(locale) / "strings.yaml"
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ContentError(str(path), "file is missing") from None
+    except yaml.YAMLError as exc:
+        raise ContentError(str(path), f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("text"), dict):
+        raise ContentError(str(path), "expected `themes`, `text` and `quadrants_short` maps")
+    return data
+
+
+def text(locale: str, key: str, **values: object) -> str:
+    """One interface line from `strings.yaml` (`text.<key>`), English as the fallback."""
+    table = strings(locale)["text"]
+    template = table.get(key) or strings("en")["text"][key]
+    return str(template).format(**values) if values else str(template)
+
+
+def theme(locale: str, flag: str) -> str:
+    data = strings(locale)
+    found = (data.get("themes") or {}).get(flag)
+    return str(found) if found else str(data["theme_fallback"]).format(flag=flag)
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """`▁▃█` for numbers, `·` for weeks without data."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return "·" * len(values)
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    out = []
+    for v in values:
+        if v is None:
+            out.append("·")
+        elif high == low:
+            out.append(SPARKS[3] if high else SPARKS[0])
+        else:
+            out.append(SPARKS[round((v - low) / span * (len(SPARKS) - 1))])
+    return "".join(out)
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{round(value * 100)}%"
+
+
+def money(value: float | None, locale: str) -> str:
+    if value is None:
+        return "–"
+    if value >= 1_000_000:
+        shown = f"{value / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+    elif value >= 1_000:
+        shown = f"{value / 1_000:.0f}k"
+    else:
+        shown = f"{value:.0f}"
+    return shown.replace(".", ",") if locale == "nl" else shown
+
+
+def delta(now: int, before: int) -> str:
+    diff = now - before
+    return f"+{diff}" if diff > 0 else (f"−{-diff}" if diff < 0 else "±0")
+
+
+def week_range(week: IsoWeek, locale: str) -> str:
+    months = _MONTHS.get(locale, _MONTHS["en"])
+    first, last = week.monday, week.monday + timedelta(days=6)
+    if first.month == last.month:
+        return f"{first.day}–{last.day} {months[last.month - 1]} {last.year}"
+    return f"{first.day} {months[first.month - 1]} – {last.day} {months[last.month - 1]} {last.year}"
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=16)
+def _env(flavor: Flavor, locale: str) -> jinja2.Environment:
+    env = make_env(flavor, digest_dir(locale))
+    bank = load_bank(locale)
+    escaper = ESCAPERS[flavor]
+    short = strings(locale).get("quadrants_short") or {}
+
+    def mention(user_id: object, name: object = None) -> Markup:
+        uid = str(user_id or "")
+        if flavor == "slack" and _SLACK_USER.match(uid):
+            return Markup(f"<@{uid}>")
+        return Markup(escaper(str(name or uid)))
+
+    def option(question: str, value: str | None) -> str:
+        if not value:
+            return "–"
+        try:
+            return bank.option_label(question, value)
+        except (KeyError, ValueError):
+            return value
+
+    env.filters["mention"] = mention
+    env.filters["flag_label"] = lambda f: bank.labels.flags.get(str(f), str(f))
+    env.globals.update(
+        recommendation=lambda k: bank.labels.recommendations.get(k, k or "–"),  # type: ignore[arg-type]
+        quadrant=lambda k: bank.labels.quadrants.get(k, k or "–"),  # type: ignore[arg-type]
+        quadrant_short=lambda k: short.get(k, k),
+        stage=lambda k: option("deal.stage", k),
+        theme=lambda f: theme(locale, f),
+        pct=percent,
+        money=lambda v: money(v, locale),
+        delta=delta,
+        spark=sparkline,
+    )
+    return env
+
+
+def _tidy(value: str) -> str:
+    lines = [line.rstrip() for line in value.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+def _context(model: DigestModel) -> dict[str, Any]:
+    week = IsoWeek.parse(model.week)
+    context: dict[str, Any] = {name: getattr(model, name) for name in type(model).model_fields}
+    context.update(
+        week_number=week.week,
+        week_range=week_range(week, model.locale),
+        shares=[p.win_win_share for p in model.history],
+    )
+    return context
+
+
+def render_sections(model: DigestModel, flavor: Flavor) -> RenderedSections:
+    env = _env(flavor, model.locale)
+    context = _context(model)
+    out: list[Section] = []
+    for name in ("header", *SECTIONS):
+        try:
+            module = env.get_template(f"{name}.j2").make_module(context)
+        except jinja2.TemplateNotFound:
+            raise ContentError(str(digest_dir(model.locale) / f"{name}.j2"), "missing") from None
+        except jinja2.TemplateError as exc:
+            path = str(digest_dir(model.locale) / f"{name}.j2")
+            raise ContentError(path, f"template error: {exc}") from None
+        out.append(Section(name, str(getattr(module, "title", "")).strip(), _tidy(str(module))))
+    footer = text(model.locale, "footer" if model.kind == "team" else "footer_self")
+    return RenderedSections(
+        flavor=flavor,
+        title=out[0].body,
+        sections=tuple(s for s in out[1:] if s.body),
+        footer=footer,
+    )
+
+
+def _clip(value: str, limit: int, note: str = "") -> str:
+    if len(value) <= limit:
+        return value
+    suffix = f"… {note}".rstrip()
+    cut = value[: max(limit - len(suffix), 0)]
+    space = cut.rfind("\n")
+    if space > len(cut) * 0.6:
+        cut = cut[:space]
+    cut = re.sub(r"&[a-zA-Z#0-9]{0,6}$", "", cut)
+    cut = re.sub(r"<[^>]*$", "", cut).rstrip()
+    return (cut + suffix)[:limit]
+
+
+def slack_blocks(rendered: RenderedSections, locale: str) -> list[dict[str, Any]]:
+    note = text(locale, "truncated")
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": _clip(rendered.title, HEADER_TEXT) or "-"},
+        }
+    ]
+    for section in rendered.sections:
+        body = f"*{section.title}*\n{section.body}" if section.title else section.body
+        if len(blocks) > 1:
+            blocks.append({"type": "divider"})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(body, SECTION_TEXT, note)}}
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": _clip(rendered.footer, CONTEXT_TEXT)}],
+        }
+    )
+    if len(blocks) > MESSAGE_BLOCKS:  # cannot happen with 8 sections; kept as a guarantee
+        blocks = [*blocks[: MESSAGE_BLOCKS - 1], blocks[-1]]
+    return blocks
+
+
+def plain_text(rendered: RenderedSections) -> str:
+    parts = [rendered.title, "=" * min(len(rendered.title), 72)]
+    for section in rendered.sections:
+        parts.append("")
+        if section.title:
+            parts.extend([section.title, "-" * min(len(section.title), 72)])
+        parts.append(section.body)
+    parts.extend(["", rendered.footer.replace("`", "")])
+    return "\n".join(parts) + "\n"
+
+
+def render_digest(model: DigestModel) -> RenderedDigest:
+    """Every rendering a notifier may need, from the manager's locale's templates."""
+    plain = render_sections(model, "text")
+    slack = render_sections(model, "slack")
+    return RenderedDigest(
+        title=plain.title,
+        text=plain_text(plain),
+        blocks=slack_blocks(slack, model.locale),
+        teams=render_sections(model, "teams"),
+    )

@@ -1,0 +1,19 @@
+"""Digest fixtures: a migrated store per test (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dealcoach.store import Store, migrate
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    migrate(database_url, "head")
+    s = Store(database_url)
+    try:
+        yield s
+    finally:
+        s.dispose()
