@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -51,6 +52,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One pooled aiohttp session for all Web API calls (made here, inside the server's
+        # event loop): keep-alive connections instead of a new session and TCP connection
+        # per call, which is what AsyncWebClient does without one.
+        web_client = bolt.client
+        owns_session = web_client.session is None
+        if owns_session:
+            web_client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=web_client.timeout)
+            )
         if socket_mode:
             from dealcoach.slack.socket import start_socket_mode
 
@@ -61,6 +71,9 @@ def create_app(
             socket = holder.pop("socket", None)
             if socket is not None:
                 await socket.close_async()
+            if owns_session and web_client.session is not None:
+                await web_client.session.close()
+                web_client.session = None
             if close_services:
                 await services.aclose()
 
