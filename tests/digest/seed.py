@@ -91,19 +91,40 @@ def two_teams(store: Store) -> dict[str, int]:
         team(uow, m2, c)
         ids = {p.user_id: p.id for p in (m1, m2, a, b, c, o)}
         review(
-            uow, a, "Acme", when=at(WEEK, 2), recommendation="walk_away", quadrant="lose_lose",
-            flags=["agenda_unknown", "customer_not_ready"], stage="negotiation", value=300_000,
+            uow,
+            a,
+            "Acme",
+            when=at(WEEK, 2),
+            recommendation="walk_away",
+            quadrant="lose_lose",
+            flags=["agenda_unknown", "customer_not_ready"],
+            stage="negotiation",
+            value=300_000,
         )
         review(uow, a, "Beta", when=at(WEEK, 3), flags=["agenda_unknown"])
         review(uow, a, "Beta old", when=at(WEEK.previous(), 3))
         review(uow, c, "Gamma", when=at(WEEK.previous(), 4))
         review(
-            uow, c, "Gamma", when=at(WEEK, 4), recommendation="renegotiate",
-            quadrant="win_lose", flags=["below_cost_no_reason"], stage="closing", value=40_000,
+            uow,
+            c,
+            "Gamma",
+            when=at(WEEK, 4),
+            recommendation="renegotiate",
+            quadrant="win_lose",
+            flags=["below_cost_no_reason"],
+            stage="closing",
+            value=40_000,
         )
         review(
-            uow, o, "Omega", when=at(WEEK, 2), recommendation="walk_away", quadrant="lose_lose",
-            flags=["agenda_unknown"], stage="closing", value=900_000,
+            uow,
+            o,
+            "Omega",
+            when=at(WEEK, 2),
+            recommendation="walk_away",
+            quadrant="lose_lose",
+            flags=["agenda_unknown"],
+            stage="closing",
+            value=900_000,
         )
         uow.commit()
     return ids

@@ -180,7 +180,7 @@ def _deal(row: q.DealRow, flags: dict[int, list[str]]) -> DealLine:
 def _compose(
     uow: UnitOfWork,
     recipients: dict[int, PersonRef],
-    scope: q.Select[tuple[int, int]],
+    scope: q.Scope,
     week: IsoWeek,
     window: q.HistoryWindow,
     kind: Literal["team", "self"],
@@ -204,9 +204,7 @@ def _compose(
                 previous_reviews=int(a.previous_reviews),
             )
         )
-    per_bucket: dict[int, dict[int, list[int]]] = defaultdict(
-        lambda: defaultdict(lambda: [0, 0])
-    )
+    per_bucket: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     recs: dict[int, dict[str, int]] = defaultdict(dict)
     quads: dict[int, dict[str, int]] = defaultdict(dict)
     for m in mix:
@@ -220,7 +218,7 @@ def _compose(
                 )
             if m.quadrant:
                 quads[m.owner_id][m.quadrant] = quads[m.owner_id].get(m.quadrant, 0) + m.reviews
-    themes: dict[int, list[FlagRowLike]] = defaultdict(list)
+    themes: dict[int, list[q.FlagRow]] = defaultdict(list)
     for f in flags:
         themes[f.owner_id].append(f)
     risky: dict[int, list[DealLine]] = defaultdict(list)
@@ -240,7 +238,9 @@ def _compose(
     for owner_id, recipient in recipients.items():
         buckets = per_bucket.get(owner_id, {})
         history = tuple(
-            WeekPoint(week=labels[k], reviews=buckets.get(k, [0, 0])[0], win_win=buckets.get(k, [0, 0])[1])
+            WeekPoint(
+                week=labels[k], reviews=buckets.get(k, [0, 0])[0], win_win=buckets.get(k, [0, 0])[1]
+            )
             for k in reversed(range(q.HISTORY_WEEKS))
         )
         this, prev = history[-1], history[-2]
@@ -270,9 +270,6 @@ def _compose(
             history=history,
         )
     return out
-
-
-FlagRowLike = q.FlagRow
 
 
 def compose_team_digests(

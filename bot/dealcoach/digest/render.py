@@ -36,8 +36,8 @@ CONTEXT_TEXT = 2000
 SPARKS = "▁▂▃▄▅▆▇█"
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _MONTHS = {
-    "en": ("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(),
-    "nl": ("jan feb mrt apr mei jun jul aug sep okt nov dec").split(),
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    "nl": ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
 }
 
 
@@ -145,7 +145,9 @@ def week_range(week: IsoWeek, locale: str) -> str:
     first, last = week.monday, week.monday + timedelta(days=6)
     if first.month == last.month:
         return f"{first.day}–{last.day} {months[last.month - 1]} {last.year}"
-    return f"{first.day} {months[first.month - 1]} – {last.day} {months[last.month - 1]} {last.year}"
+    return (
+        f"{first.day} {months[first.month - 1]} – {last.day} {months[last.month - 1]} {last.year}"
+    )
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -175,8 +177,8 @@ def _env(flavor: Flavor, locale: str) -> jinja2.Environment:
     env.filters["mention"] = mention
     env.filters["flag_label"] = lambda f: bank.labels.flags.get(str(f), str(f))
     env.globals.update(
-        recommendation=lambda k: bank.labels.recommendations.get(k, k or "–"),  # type: ignore[arg-type]
-        quadrant=lambda k: bank.labels.quadrants.get(k, k or "–"),  # type: ignore[arg-type]
+        recommendation=lambda k: bank.labels.recommendations.get(k, k or "–"),
+        quadrant=lambda k: bank.labels.quadrants.get(k, k or "–"),
         quadrant_short=lambda k: short.get(k, k),
         stage=lambda k: option("deal.stage", k),
         theme=lambda f: theme(locale, f),

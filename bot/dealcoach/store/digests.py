@@ -31,6 +31,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
@@ -48,6 +49,8 @@ from dealcoach.store.models import (
 from dealcoach.store.types import utcnow
 
 HISTORY_WEEKS = 8
+# Rows (owner_id, member_id): whose reviews belong to whose digest.
+Scope = Select[int, int]
 RISKY_STAGES = ("negotiation", "closing")
 
 # How bad a recommendation is: used for "got worse" and the risk score.
@@ -82,14 +85,14 @@ class HistoryWindow:
 # --- scopes ---------------------------------------------------------------------------------
 
 
-def team_scope(manager_ids: Sequence[int]) -> Select[tuple[int, int]]:
+def team_scope(manager_ids: Sequence[int]) -> Scope:
     """(owner_id = manager, member_id) for these managers' teams."""
     return select(
         TeamMembership.manager_id.label("owner_id"), TeamMembership.member_id.label("member_id")
     ).where(TeamMembership.manager_id.in_(list(manager_ids)))
 
 
-def self_scope(person_id: int) -> Select[tuple[int, int]]:
+def self_scope(person_id: int) -> Scope:
     """(owner_id = member_id = the person): a rep's own summary."""
     return select(literal(person_id).label("owner_id"), literal(person_id).label("member_id"))
 
@@ -200,18 +203,12 @@ def _severity(column: ColumnElement[str | None]) -> ColumnElement[int]:
 # --- digest aggregates ----------------------------------------------------------------------
 
 
-def rep_activity(
-    session: Session, scope: Select[tuple[int, int]], window: HistoryWindow
-) -> list[RepActivityRow]:
+def rep_activity(session: Session, scope: Scope, window: HistoryWindow) -> list[RepActivityRow]:
     """Every member of every scope with their completed reviews this week and last week
     (zero rows included: a LEFT JOIN, so reps without a review show up)."""
     s = scope.subquery("s")
-    this_week = func.coalesce(
-        func.sum(case((Review.completed_at >= window.start, 1), else_=0)), 0
-    )
-    last_week = func.coalesce(
-        func.sum(case((Review.completed_at < window.start, 1), else_=0)), 0
-    )
+    this_week = func.coalesce(func.sum(case((Review.completed_at >= window.start, 1), else_=0)), 0)
+    last_week = func.coalesce(func.sum(case((Review.completed_at < window.start, 1), else_=0)), 0)
     query = (
         select(
             s.c.owner_id,
@@ -235,9 +232,7 @@ def rep_activity(
     return [RepActivityRow(*row) for row in session.execute(query).all()]
 
 
-def mix_history(
-    session: Session, scope: Select[tuple[int, int]], window: HistoryWindow
-) -> list[MixRow]:
+def mix_history(session: Session, scope: Scope, window: HistoryWindow) -> list[MixRow]:
     """Completed reviews per scope, week bucket (0..7), recommendation and quadrant."""
     s = scope.subquery("s")
     bucket = case(
@@ -266,9 +261,7 @@ def mix_history(
     return [MixRow(*row) for row in session.execute(query).all()]
 
 
-def top_flags(
-    session: Session, scope: Select[tuple[int, int]], window: HistoryWindow, top: int = 3
-) -> list[FlagRow]:
+def top_flags(session: Session, scope: Scope, window: HistoryWindow, top: int = 3) -> list[FlagRow]:
     """The `top` most frequent flags of each scope's reviews this week (ROW_NUMBER per
     scope), counted in reviews."""
     s = scope.subquery("s")
@@ -303,7 +296,7 @@ def top_flags(
 
 def deal_risks(
     session: Session,
-    scope: Select[tuple[int, int]],
+    scope: Scope,
     window: HistoryWindow,
     *,
     top: int = 5,
@@ -421,7 +414,7 @@ def deal_risks(
 
 
 def worsened_deals(
-    session: Session, scope: Select[tuple[int, int]], window: HistoryWindow, *, limit: int = 10
+    session: Session, scope: Scope, window: HistoryWindow, *, limit: int = 10
 ) -> list[DealRow]:
     """Deals whose latest review this week recommends something worse than the review before
     it (LAG over each deal's completed reviews, in completion order)."""
@@ -595,6 +588,26 @@ def finish_run(session: Session, run_id: int, attempts: int, *, error: str | Non
     return bool(getattr(result, "rowcount", 0))
 
 
+def settled_runs(
+    session: Session, pairs: Sequence[tuple[int, str]], *, stale_after: timedelta
+) -> set[tuple[int, str]]:
+    """Of these (manager, week) pairs, those already sent or being sent right now (a fresh
+    claim): one query, so a run over hundreds of managers skips them without a claim each."""
+    if not pairs:
+        return set()
+    now = utcnow()
+    rows = session.execute(
+        select(DigestRun.manager_id, DigestRun.iso_week).where(
+            tuple_(DigestRun.manager_id, DigestRun.iso_week).in_(list(pairs)),
+            or_(
+                DigestRun.status == "sent",
+                and_(DigestRun.status == "claimed", DigestRun.claimed_at >= now - stale_after),
+            ),
+        )
+    ).all()
+    return {(int(r[0]), str(r[1])) for r in rows}
+
+
 def retryable_runs(
     session: Session, weeks: Sequence[str], *, stale_after: timedelta
 ) -> list[RunRow]:
@@ -674,11 +687,7 @@ def nudge_candidates(
         )
         .subquery("c")
     )
-    query = (
-        select(inner)
-        .where(inner.c.rk <= per_person)
-        .order_by(inner.c.person_id, inner.c.rk)
-    )
+    query = select(inner).where(inner.c.rk <= per_person).order_by(inner.c.person_id, inner.c.rk)
     return [
         NudgeCandidateRow(
             person_id=row.person_id,
@@ -705,9 +714,7 @@ def claim_nudge(session: Session, person_id: int, deal_ids: Sequence[int], iso_w
     """Claim this person's one nudge of `iso_week` (about `deal_ids`); False if they already
     got one that week. The person row is locked first (PostgreSQL; SQLite serialises writers),
     so two schedulers cannot both claim a week for one person with different deals."""
-    session.execute(
-        select(Person.id).where(Person.id == person_id).with_for_update()
-    ).one_or_none()
+    session.execute(select(Person.id).where(Person.id == person_id).with_for_update()).one_or_none()
     already = session.scalar(
         select(func.count())
         .select_from(NudgeLog)

@@ -1,0 +1,244 @@
+"""Team management: who reports to whom, and who may change it.
+
+Admins — Slack workspace admins/owners (`Actor.is_admin`, from `users.info`) and the user ids
+in `DEALCOACH_ADMINS` — assign reps to managers. A person may manage several reps; a rep has
+at most one manager (assigning again moves them). Everyone else is refused with a clear
+`NotAllowed` (a `Forbidden` that carries a wording key, so adapters can say it in the user's
+language). `dealcoach team …` on the command line is ops: no actor, the workspace named by
+`--workspace` or the only one known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from dealcoach.errors import Forbidden, InputError, NotFound
+from dealcoach.services.actors import Actor
+from dealcoach.services.reviews import resolve_person
+from dealcoach.store.models import Person, Workspace
+from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
+
+
+class NotAllowed(Forbidden):
+    """A refusal with a wording key (`refused_admin`, `refused_self`) for the adapters."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TeamChange:
+    manager: Member | None
+    added: tuple[Member, ...] = ()
+    moved: tuple[tuple[Member, Member], ...] = ()  # (member, previous manager)
+    removed: tuple[Member, ...] = ()
+    not_member: tuple[Member, ...] = ()
+
+
+@dataclass(frozen=True)
+class Team:
+    manager: Member
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class TeamListing:
+    """Admins see every team of the workspace; others their own team and their manager."""
+
+    is_admin: bool
+    teams: tuple[Team, ...] = ()
+    manager: Member | None = None  # the asker's own manager
+    members: tuple[Member, ...] = field(default_factory=tuple)  # the asker's own reps
+
+
+def is_admin(actor: Actor, admins: Collection[str]) -> bool:
+    return bool(actor.is_admin) or actor.user_id in admins
+
+
+def _member(person: Person) -> Member:
+    return Member(user_id=person.user_id, name=person.display_name or person.user_id)
+
+
+def _require_admin(actor: Actor, admins: Collection[str]) -> None:
+    if not is_admin(actor, admins):
+        raise NotAllowed(
+            "refused_admin", "only workspace admins (or DEALCOACH_ADMINS) can change teams"
+        )
+
+
+def _assign(
+    uow: UnitOfWork, workspace: Workspace, manager_id: str, member_ids: Sequence[str]
+) -> TeamChange:
+    ids = [m.strip() for m in member_ids if m.strip()]
+    if not manager_id.strip() or not ids:
+        raise InputError("name a manager and at least one member")
+    if manager_id in ids:
+        raise NotAllowed("refused_self", f"{manager_id} cannot manage themselves")
+    manager = uow.people.get_or_create(workspace, manager_id.strip())
+    added: list[Member] = []
+    moved: list[tuple[Member, Member]] = []
+    for uid in dict.fromkeys(ids):
+        member = uow.people.get_or_create(workspace, uid)
+        uow.flush()
+        previous_id = uow.teams.assign(manager, member)
+        if previous_id is not None:
+            previous = uow.people.get(previous_id)
+            if previous is not None:
+                moved.append((_member(member), _member(previous)))
+                _settle_role(uow, previous)
+                continue
+        added.append(_member(member))
+    if manager.role == "rep":
+        uow.people.set_role(manager, "manager")
+    return TeamChange(manager=_member(manager), added=tuple(added), moved=tuple(moved))
+
+
+def _settle_role(uow: UnitOfWork, person: Person) -> None:
+    """A manager left without reps is a rep again (admins keep their role)."""
+    uow.flush()
+    if person.role == "manager" and not uow.teams.member_ids(person.id):
+        uow.people.set_role(person, "rep")
+
+
+def _remove(uow: UnitOfWork, workspace: Workspace, member_ids: Sequence[str]) -> TeamChange:
+    ids = [m.strip() for m in member_ids if m.strip()]
+    if not ids:
+        raise InputError("name at least one member to remove")
+    removed: list[Member] = []
+    missing: list[Member] = []
+    for uid in dict.fromkeys(ids):
+        person = uow.people.find(workspace.id, uid)
+        manager = uow.teams.manager_of(person.id) if person is not None else None
+        if person is None or manager is None:
+            missing.append(Member(uid, person.display_name or uid if person else uid))
+            continue
+        uow.teams.remove(person)
+        removed.append(_member(person))
+        _settle_role(uow, manager)
+    return TeamChange(manager=None, removed=tuple(removed), not_member=tuple(missing))
+
+
+def _teams(uow: UnitOfWork, workspace: Workspace) -> tuple[Team, ...]:
+    grouped: dict[int, tuple[Person, list[Person]]] = {}
+    for manager, member in uow.teams.memberships(workspace.id):
+        grouped.setdefault(manager.id, (manager, []))[1].append(member)
+    return tuple(
+        Team(manager=_member(m), members=tuple(_member(p) for p in members))
+        for m, members in grouped.values()
+    )
+
+
+# --- use cases: an actor in a chat workspace ------------------------------------------------
+
+
+def add_members(
+    uow: UnitOfWork,
+    actor: Actor,
+    manager_id: str,
+    member_ids: Sequence[str],
+    admins: Collection[str],
+) -> TeamChange:
+    _require_admin(actor, admins)
+    me = resolve_person(uow, actor)
+    return _assign(uow, me.workspace, manager_id, member_ids)
+
+
+def remove_members(
+    uow: UnitOfWork, actor: Actor, member_ids: Sequence[str], admins: Collection[str]
+) -> TeamChange:
+    _require_admin(actor, admins)
+    me = resolve_person(uow, actor)
+    return _remove(uow, me.workspace, member_ids)
+
+
+def list_teams(uow: UnitOfWork, actor: Actor, admins: Collection[str]) -> TeamListing:
+    me = resolve_person(uow, actor)
+    manager = uow.teams.manager_of(me.id)
+    own = tuple(_member(p) for p in uow.teams.members(me.id))
+    admin = is_admin(actor, admins)
+    return TeamListing(
+        is_admin=admin,
+        teams=_teams(uow, me.workspace) if admin else (),
+        manager=_member(manager) if manager is not None else None,
+        members=own,
+    )
+
+
+# --- use cases: ops on the command line -----------------------------------------------------
+
+
+def find_workspace(uow: UnitOfWork, external_id: str | None) -> Workspace:
+    """`--workspace ID` (a Slack team / Teams tenant id, or `local`), else the only one."""
+    if external_id:
+        found = [w for w in uow.workspaces.all() if w.external_id == external_id.strip()]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise NotFound(
+                f"workspace {external_id} is not known yet (it is added when someone there "
+                "first uses dealcoach)"
+            )
+        raise InputError(f"workspace id {external_id} exists on several platforms")
+    every = uow.workspaces.all()
+    if len(every) == 1:
+        return every[0]
+    if not every:
+        raise NotFound("no workspace is known yet; use dealcoach once in Slack, Teams or `chat`")
+    listed = ", ".join(f"{w.external_id} ({w.platform})" for w in every)
+    raise InputError(f"several workspaces are known ({listed}): pass --workspace ID")
+
+
+def cli_add(
+    uow: UnitOfWork, workspace: str | None, manager_id: str, member_ids: Sequence[str]
+) -> TeamChange:
+    return _assign(uow, find_workspace(uow, workspace), manager_id, member_ids)
+
+
+def cli_remove(uow: UnitOfWork, workspace: str | None, member_ids: Sequence[str]) -> TeamChange:
+    return _remove(uow, find_workspace(uow, workspace), member_ids)
+
+
+def cli_list(uow: UnitOfWork, workspace: str | None) -> tuple[str, tuple[Team, ...]]:
+    ws = find_workspace(uow, workspace)
+    return ws.external_id, _teams(uow, ws)
+
+
+# --- the services ---------------------------------------------------------------------------
+
+
+class TeamService:
+    def __init__(self, store: Store, *, admins: Collection[str] = ()) -> None:
+        self.store = store
+        self.admins = frozenset(admins)
+
+    def add(self, actor: Actor, manager_id: str, member_ids: Sequence[str]) -> TeamChange:
+        return self.store.run(add_members, actor, manager_id, member_ids, self.admins)
+
+    def remove(self, actor: Actor, member_ids: Sequence[str]) -> TeamChange:
+        return self.store.run(remove_members, actor, member_ids, self.admins)
+
+    def list(self, actor: Actor) -> TeamListing:
+        return self.store.run(list_teams, actor, self.admins)
+
+
+class AsyncTeamService:
+    def __init__(self, store: AsyncStore, *, admins: Collection[str] = ()) -> None:
+        self.store = store
+        self.admins = frozenset(admins)
+
+    async def add(self, actor: Actor, manager_id: str, member_ids: Sequence[str]) -> TeamChange:
+        return await self.store.run(add_members, actor, manager_id, member_ids, self.admins)
+
+    async def remove(self, actor: Actor, member_ids: Sequence[str]) -> TeamChange:
+        return await self.store.run(remove_members, actor, member_ids, self.admins)
+
+    async def list(self, actor: Actor) -> TeamListing:
+        return await self.store.run(list_teams, actor, self.admins)
