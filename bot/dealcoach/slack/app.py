@@ -80,12 +80,13 @@ def build_app(
         context["dealcoach"] = deps
         return await next()
 
-    from dealcoach.slack.listeners import actions, commands, events, views
+    from dealcoach.slack.listeners import actions, commands, events, manager, views
 
     commands.register(app)
     views.register(app)
     actions.register(app)
     events.register(app)
+    manager.register(app)  # App Home and reminder buttons (digest/teams feature)
 
     @app.error
     async def _on_error(

@@ -25,6 +25,7 @@ from dealcoach.slack.advice import OUTCOMES
 from dealcoach.slack.context import require_deps, slack_locale
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.limits import SECTION_TEXT, clip
+from dealcoach.slack.listeners import manager
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -42,6 +43,8 @@ RESERVED: dict[str, str] = {
     "language": "lang",
     "taal": "lang",
 }
+# Manager sub-commands: team, digest, pause, resume (+ nl), see listeners/manager.py.
+RESERVED.update(manager.RESERVED)
 HISTORY_DEFAULT = 5
 HISTORY_MAX = 20
 
@@ -59,6 +62,8 @@ def parse_command(text: str) -> tuple[str, str]:
         return "history", rest
     if kind == "lang" and len(words) <= 2:
         return "lang", rest.lower()
+    if kind in manager.KINDS and manager.accepts(kind, rest):
+        return kind, rest
     return "review", " ".join(words)
 
 
@@ -81,6 +86,9 @@ async def on_command(
         await ack(text=t(locale, "help"), response_type="ephemeral")
         return
     await ack()
+    if kind in manager.KINDS:
+        await manager.handle(kind, arg, client, context, command, respond)
+        return
     if kind == "history":
         await show_history(client, context, command, respond, limit=arg)
     else:

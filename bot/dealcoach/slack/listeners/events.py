@@ -12,11 +12,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.slack import limits
 from dealcoach.slack.context import require_deps
 from dealcoach.slack.flow import full_actor
-from dealcoach.slack.listeners.commands import HISTORY_DEFAULT, history_line
-from dealcoach.slack.strings import t
+from dealcoach.slack.home import publish_home
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -41,22 +39,5 @@ async def on_app_home_opened(
     deps = require_deps(context)
     fake_body = {"user_id": event.get("user"), "team_id": body.get("team_id")}
     actor = await full_actor(deps, client, fake_body)
-    locale = await deps.locale_for(actor)
-    items = await deps.reviews.history(actor, limit=HISTORY_DEFAULT)
-    lines = [history_line(locale, item) for item in items] or [t(locale, "history.none")]
-    text = t(locale, "home.intro") + "\n" + "\n".join(lines)
-    view = {
-        "type": "home",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "dealcoach"}},
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": limits.clip(text, limits.SECTION_TEXT, t(locale, "modal.truncated")),
-                },
-            },
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": t(locale, "help")[:2000]}]},
-        ],
-    }
-    await client.views_publish(user_id=actor.user_id, view=view)
+    # The Home tab (own reviews, start/resume, a manager's team glance): slack/home.py.
+    await publish_home(client, deps, actor)

@@ -21,6 +21,7 @@ from dealcoach.slack import modal
 from dealcoach.slack.advice import post_advice
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.flow import field_errors, make_actor, round_of, view_for
+from dealcoach.slack.home import refresh_home
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -71,3 +72,4 @@ async def on_review_step(
     await ack(response_action="clear")
     if completed.created:
         await post_advice(client, deps, actor, completed)
+        await refresh_home(client, deps, actor)  # the Home tab lists the new review

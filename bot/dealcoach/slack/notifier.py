@@ -1,0 +1,133 @@
+"""Slack's side of `digest.notifier`: digests and review reminders as DMs.
+
+`chat.postMessage` with `channel` = the user's id, through the app's retrying
+`AsyncWebClient` (slack_sdk retry handlers: 429 honouring `Retry-After`, 5xx, dropped
+connections). Messages are paced per workspace — at most one every `interval` seconds,
+Slack's guidance for `chat.postMessage` — so a Monday batch of 200 digests never trips the
+rate limit. A call that still fails raises `DeliveryError`; delivery records it and the next
+run sends it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dealcoach.digest.compose import DigestModel, PersonRef
+from dealcoach.digest.nudges import NudgeModel, RenderedNudge
+from dealcoach.digest.render import RenderedDigest
+from dealcoach.errors import DeliveryError
+from dealcoach.slack import limits
+
+ACTION_NUDGE_REVIEW = "nudge_start_review"
+POST_INTERVAL = 1.0
+
+
+class SlackNotifier:
+    """`client` posts for a single workspace (bot token); `client_for(team_id)` returns the
+    client of a workspace when the app is installed in several (OAuth)."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient | None = None,
+        *,
+        client_for: Callable[[str], Awaitable[AsyncWebClient]] | None = None,
+        interval: float = POST_INTERVAL,
+    ) -> None:
+        if client is None and client_for is None:
+            raise ValueError("SlackNotifier needs a client or client_for")
+        self._client = client
+        self._client_for = client_for
+        self.interval = interval
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    async def send_digest(
+        self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
+    ) -> None:
+        await self._post(
+            manager,
+            text=limits.clip(rendered.text, limits.MESSAGE_TEXT - 200),
+            blocks=rendered.blocks,
+        )
+
+    async def send_nudge(
+        self, person: PersonRef, nudge: NudgeModel, rendered: RenderedNudge
+    ) -> None:
+        await self._post(person, text=rendered.text, blocks=nudge_blocks(nudge, rendered))
+
+    async def _post(self, person: PersonRef, *, text: str, blocks: list[dict[str, Any]]) -> None:
+        lock = self._locks.setdefault(person.workspace_id, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(person.workspace_id, 0.0) + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                client = await self._client_of(person.workspace_id)
+                await client.chat_postMessage(
+                    channel=person.user_id,
+                    text=text,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except SlackApiError as exc:
+                error = exc.response.get("error") if exc.response is not None else None
+                raise DeliveryError(f"Slack refused the message: {error or exc}") from exc
+            except (TimeoutError, SlackClientError, OSError) as exc:
+                raise DeliveryError(f"Slack could not be reached: {exc}") from exc
+            finally:
+                self._last[person.workspace_id] = time.monotonic()
+
+    async def _client_of(self, team_id: str) -> AsyncWebClient:
+        if self._client_for is not None:
+            return await self._client_for(team_id)
+        assert self._client is not None
+        return self._client
+
+
+def nudge_blocks(nudge: NudgeModel, rendered: RenderedNudge) -> list[dict[str, Any]]:
+    """The reminder: its text, a button that starts a review of the stalest deal, a footer."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": limits.clip(f"*{rendered.title}*\n{rendered.slack_text}", 3000),
+            },
+        }
+    ]
+    if nudge.deals:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "dealcoach_nudge",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ACTION_NUDGE_REVIEW,
+                        "style": "primary",
+                        "value": nudge.deals[0].deal_name[: limits.BUTTON_VALUE],
+                        "text": {
+                            "type": "plain_text",
+                            "text": limits.clip(rendered.button, limits.BUTTON_TEXT),
+                            "emoji": True,
+                        },
+                    }
+                ],
+            }
+        )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": limits.clip(rendered.footer, limits.CONTEXT_TEXT)}
+            ],
+        }
+    )
+    return blocks
