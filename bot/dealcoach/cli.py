@@ -396,6 +396,165 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
 # --- end of slack block ----------------------------------------------------------------------
 
 
+# --- digest: `team`, `digest` (managers' teams and weekly digests) ---------------------------
+
+from typing import Any  # noqa: E402 (kept inside this block: see HELPERS.md)
+
+
+@cli.group("team")
+def team_group() -> None:
+    """Who reports to whom (a rep has at most one manager; a manager may have many reps)."""
+
+
+_WORKSPACE_HELP = "Slack team / Teams tenant id (default: the only workspace known)."
+
+
+@team_group.command("add")
+@click.option("--manager", "manager_id", required=True, metavar="ID", help="The manager's id.")
+@click.option(
+    "--member", "member_ids", required=True, multiple=True, metavar="ID", help="Repeatable."
+)
+@click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
+def team_add_command(manager_id: str, member_ids: tuple[str, ...], workspace: str | None) -> None:
+    """Make MEMBER(s) report to MANAGER (moving them from an earlier manager)."""
+    from dealcoach.services.teams import cli_add
+
+    change = _digest_store_run(cli_add, workspace, manager_id, list(member_ids))
+    manager = change.manager.user_id if change.manager else manager_id
+    for member in change.added:
+        click.echo(f"{member.user_id} now reports to {manager}")
+    for member, previous in change.moved:
+        click.echo(f"{member.user_id} moved from {previous.user_id} to {manager}")
+
+
+@team_group.command("remove")
+@click.option(
+    "--member", "member_ids", required=True, multiple=True, metavar="ID", help="Repeatable."
+)
+@click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
+def team_remove_command(member_ids: tuple[str, ...], workspace: str | None) -> None:
+    """Take MEMBER(s) out of their team."""
+    from dealcoach.services.teams import cli_remove
+
+    change = _digest_store_run(cli_remove, workspace, list(member_ids))
+    for member in change.removed:
+        click.echo(f"{member.user_id} is no longer in a team")
+    for member in change.not_member:
+        click.echo(f"{member.user_id} was not in a team", err=True)
+
+
+@team_group.command("list")
+@click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
+def team_list_command(workspace: str | None) -> None:
+    """Print each manager and their members."""
+    from dealcoach.services.teams import cli_list
+
+    ws, teams = _digest_store_run(cli_list, workspace)
+    if not teams:
+        click.echo(f"no teams in workspace {ws}")
+    for team in teams:
+        members = ", ".join(m.user_id for m in team.members)
+        click.echo(f"{team.manager.user_id}: {members}")
+
+
+def _digest_store_run(fn: Callable[..., Any], *args: Any) -> Any:
+    from dealcoach.bootstrap import build_services
+
+    services = build_services(_store_settings())
+    try:
+        return services.store.run(fn, *args)
+    finally:
+        services.close()
+
+
+def _week_option(value: str | None) -> Any:
+    from dealcoach.digest.weeks import IsoWeek
+
+    return IsoWeek.parse(value) if value else None
+
+
+@cli.group("digest")
+def digest_group() -> None:
+    """Managers' weekly digests of their team's reviews."""
+
+
+@digest_group.command("send")
+@click.option("--week", metavar="YYYY-Www", help="Default: the last full ISO week.")
+def digest_send_command(week: str | None) -> None:
+    """Send each manager their digest of WEEK, exactly once per manager and week."""
+    import asyncio
+
+    from dealcoach.bootstrap import build_services
+    from dealcoach.digest.delivery import DbRunner, send_digests
+    from dealcoach.digest.notifier import PrintNotifier
+
+    chosen = _week_option(week)
+    settings = _store_settings()
+    notifiers: dict[str, Any] = {"cli": PrintNotifier()}
+    if settings.slack_bot_token is not None:
+        from dealcoach.slack.app import make_client
+        from dealcoach.slack.notifier import SlackNotifier
+
+        notifiers["slack"] = SlackNotifier(make_client(settings))
+    services = build_services(settings)
+    try:
+        report = asyncio.run(
+            send_digests(
+                DbRunner(services.store),
+                notifiers,
+                week=chosen,
+                default_locale=settings.dealcoach_lang,
+                default_tz=settings.dealcoach_default_timezone,
+            )
+        )
+    finally:
+        services.close()
+    click.echo(f"digests: {report.summary()}", err=True)
+    for user, error in report.failed:
+        click.echo(f"  {user}: {error}", err=True)
+    if report.no_notifier:
+        click.echo(
+            f"  no notifier for {', '.join(report.no_notifier)} (SLACK_BOT_TOKEN unset, or Teams)",
+            err=True,
+        )
+    if report.failed:
+        sys.exit(3)
+
+
+@digest_group.command("preview")
+@click.option("--manager", "manager_id", required=True, metavar="ID", help="The manager's id.")
+@click.option("--week", metavar="YYYY-Www", help="Default: the last full ISO week.")
+@click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
+@click.option("--blocks", is_flag=True, help="Print the Slack Block Kit JSON instead of text.")
+def digest_preview_command(
+    manager_id: str, week: str | None, workspace: str | None, blocks: bool
+) -> None:
+    """Print a manager's digest (nothing is sent or recorded)."""
+    import json
+
+    from dealcoach.services.digests import preview
+    from dealcoach.store.types import utcnow
+
+    settings = _store_settings()
+    chosen = str(_week_option(week)) if week else None
+    result = _digest_store_run(
+        preview,
+        workspace,
+        manager_id,
+        chosen,
+        utcnow(),
+        settings.dealcoach_lang,
+        settings.dealcoach_default_timezone,
+    )
+    if blocks:
+        click.echo(json.dumps(result.rendered.blocks, indent=2, ensure_ascii=False))
+    else:
+        click.echo(result.rendered.text, nl=False)
+
+
+# --- end of digest block ---------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="dealcoach", standalone_mode=False)
