@@ -10,12 +10,19 @@ answers like Slack does for the methods the app uses: `auth.test`, `views.open` 
 (a `ts`), `chat.postEphemeral`, `users.info` (with `locale` / `tz`), `conversations.open`,
 plus `POST /response_url/<id>` for `respond()`. Anything else answers `{"ok": true}`.
 
+For the OAuth install (multi-workspace): `add_workspace(team_id, code=…, bot_token=…)` makes
+`oauth.v2.access` exchange that code (once, with the client id/secret given to
+`set_app_credentials`, sent as HTTP Basic auth) for that workspace's bot token, and
+`auth.test` with that token answer for that workspace; `auth.revoke` or `revoke(token)` kills
+a token (`invalid_auth` afterwards). Any other token gets the default workspace `T0ACME`.
+
 Tests script failures per method: `fail(method, status=429, retry_after=1, times=1)`,
 `fail(method, status=500)`, `hang(method, seconds)`, or `error(method, "invalid_trigger")`.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -59,12 +66,30 @@ class _Script:
 
 
 @dataclass
+class Workspace:
+    """A workspace that can install the app through the OAuth flow."""
+
+    team_id: str
+    team_name: str
+    code: str
+    bot_token: str
+    bot_user_id: str
+    bot_id: str
+    installer: str
+    scopes: str
+
+
+@dataclass
 class _State:
     calls: list[Call] = field(default_factory=list)
     scripts: dict[str, list[_Script]] = field(default_factory=dict)
     users: dict[str, JSON] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     seq: int = 0
+    app_credentials: tuple[str, str] | None = None
+    workspaces: dict[str, Workspace] = field(default_factory=dict)  # by team id
+    used_codes: set[str] = field(default_factory=set)
+    revoked: set[str] = field(default_factory=set)
 
 
 class MockSlackWebApi:
@@ -135,6 +160,39 @@ class MockSlackWebApi:
                 "name": name or user_id.lower(),
                 "is_admin": is_admin,
             }
+
+    def set_app_credentials(self, client_id: str, client_secret: str) -> None:
+        """`oauth.v2.access` then requires these (HTTP Basic auth), like Slack."""
+        with self._state.lock:
+            self._state.app_credentials = (client_id, client_secret)
+
+    def add_workspace(
+        self,
+        team_id: str,
+        *,
+        code: str,
+        bot_token: str,
+        team_name: str | None = None,
+        installer: str = "U0INSTALLER",
+        scopes: str = "commands,chat:write,im:write,users:read,team:read",
+    ) -> Workspace:
+        ws = Workspace(
+            team_id=team_id,
+            team_name=team_name or team_id.title(),
+            code=code,
+            bot_token=bot_token,
+            bot_user_id=f"UBOT{team_id}",
+            bot_id=f"BBOT{team_id}",
+            installer=installer,
+            scopes=scopes,
+        )
+        with self._state.lock:
+            self._state.workspaces[team_id] = ws
+        return ws
+
+    def revoke(self, token: str) -> None:
+        with self._state.lock:
+            self._state.revoked.add(token)
 
     def _push(self, method: str, script: _Script) -> None:
         with self._state.lock:
@@ -241,18 +299,78 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send(200, self._answer(method, call, seq))
 
-    def _answer(self, method: str, call: Call, seq: int) -> JSON:
-        if method == "auth.test":
+    def _bearer(self, call: Call) -> str:
+        auth = call.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else str(call.params.get("token", ""))
+
+    def _oauth_v2_access(self, call: Call) -> JSON:
+        state = self.shared
+        auth = call.headers.get("authorization", "")
+        with state.lock:
+            expected = state.app_credentials
+            code = str(call.params.get("code", ""))
+            ws = next((w for w in state.workspaces.values() if w.code == code), None)
+            if expected is not None:
+                if not auth.startswith("Basic "):
+                    return {"ok": False, "error": "invalid_client_id"}
+                given = base64.b64decode(auth[6:]).decode("utf-8").split(":", 1)
+                if given[0] != expected[0]:
+                    return {"ok": False, "error": "invalid_client_id"}
+                if len(given) < 2 or given[1] != expected[1]:
+                    return {"ok": False, "error": "bad_client_secret"}
+            if ws is None or code in state.used_codes:
+                return {"ok": False, "error": "invalid_code"}
+            state.used_codes.add(code)
+        return {
+            "ok": True,
+            "app_id": "A0DEALCOACH",
+            "authed_user": {"id": ws.installer},
+            "scope": ws.scopes,
+            "token_type": "bot",
+            "access_token": ws.bot_token,
+            "bot_user_id": ws.bot_user_id,
+            "team": {"id": ws.team_id, "name": ws.team_name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _auth_test(self, call: Call) -> JSON:
+        token = self._bearer(call)
+        with self.shared.lock:
+            if token in self.shared.revoked:
+                return {"ok": False, "error": "invalid_auth"}
+            ws = next((w for w in self.shared.workspaces.values() if w.bot_token == token), None)
+        if ws is not None:
             return {
                 "ok": True,
-                "url": "https://acme.slack.com/",
-                "team": "Acme",
+                "url": f"https://{ws.team_id.lower()}.slack.com/",
+                "team": ws.team_name,
                 "user": "dealcoach",
-                "team_id": "T0ACME",
-                "user_id": "UBOT",
-                "bot_id": "BBOT",
+                "team_id": ws.team_id,
+                "user_id": ws.bot_user_id,
+                "bot_id": ws.bot_id,
                 "is_enterprise_install": False,
             }
+        return {
+            "ok": True,
+            "url": "https://acme.slack.com/",
+            "team": "Acme",
+            "user": "dealcoach",
+            "team_id": "T0ACME",
+            "user_id": "UBOT",
+            "bot_id": "BBOT",
+            "is_enterprise_install": False,
+        }
+
+    def _answer(self, method: str, call: Call, seq: int) -> JSON:
+        if method == "oauth.v2.access":
+            return self._oauth_v2_access(call)
+        if method == "auth.revoke":
+            with self.shared.lock:
+                self.shared.revoked.add(self._bearer(call))
+            return {"ok": True, "revoked": True}
+        if method == "auth.test":
+            return self._auth_test(call)
         if method in ("views.open", "views.push", "views.update"):
             view = call.json_param("view") or {}
             view_id = call.params.get("view_id") or f"V{seq:06d}"

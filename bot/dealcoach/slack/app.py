@@ -37,8 +37,11 @@ WEB_API_TIMEOUT = 10
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    """The Web API client: `SLACK_API_URL`, the bot token and slack_sdk's retry handlers."""
-    if token is None and settings.slack_bot_token is not None:
+    """The Web API client: `SLACK_API_URL`, the bot token and slack_sdk's retry handlers.
+
+    In multi-workspace mode (`SLACK_CLIENT_ID`/`SECRET`) it carries no token: each request's
+    token comes from the installation store (slack/oauth.py)."""
+    if token is None and settings.slack_bot_token is not None and not settings.slack_oauth_enabled:
         token = settings.slack_bot_token.get_secret_value()
     return AsyncWebClient(
         token=token,
@@ -65,12 +68,19 @@ def build_app(
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set")
     client = client or make_client(settings)
+    oauth: dict[str, Any] = {}
+    if settings.slack_oauth_enabled:  # multi-workspace install: tokens per workspace
+        from dealcoach.slack.oauth import build_oauth
+
+        oauth = build_oauth(settings, services.async_store.engine, client).app_kwargs()
     app = AsyncApp(
         name="dealcoach",
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        client=client,  # carries the bot token; Bolt calls auth.test with it once
+        # Single workspace: carries the bot token; Bolt calls auth.test with it once.
+        client=client,
         process_before_response=False,
         # request_verification_enabled stays at its default (True): every request is verified.
+        **oauth,
     )
     deps = SlackDeps.create(settings, services)
     deps.metrics = metrics

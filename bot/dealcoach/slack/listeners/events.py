@@ -21,10 +21,16 @@ log = logging.getLogger("dealcoach.slack")
 
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(on_app_home_opened)
-    # Uninstall / token revocation are handled by the OAuth installation store when enabled;
-    # acknowledge them here so Slack does not retry.
-    app.event("app_uninstalled")(_ignore)
-    app.event("tokens_revoked")(_ignore)
+    if app.installation_store is not None:
+        # Multi-workspace (OAuth): uninstall / revocation delete that workspace's tokens.
+        from dealcoach.slack.oauth import register_uninstall
+
+        register_uninstall(app)
+    else:
+        # Single workspace (SLACK_BOT_TOKEN): nothing is stored to delete; acknowledge them
+        # so Slack does not retry.
+        app.event("app_uninstalled")(_ignore)
+        app.event("tokens_revoked")(_ignore)
 
 
 async def _ignore() -> None:
