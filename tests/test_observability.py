@@ -49,14 +49,15 @@ def settings() -> Settings:
 @pytest.fixture
 def log_stream(settings: Settings) -> Iterator[io.StringIO]:
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved_level, saved_handlers = root.level, list(root.handlers)
+    root, ours = logging.getLogger(), logging.getLogger("dealcoach")
+    saved_level, saved_handlers, saved_ours = root.level, list(root.handlers), ours.level
     configure_logging(settings, level="DEBUG", json_format=True, stream=stream)
     try:
         yield stream
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+        ours.setLevel(saved_ours)
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -331,6 +331,9 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # Our own loggers follow the configured level (a Bolt app named "dealcoach" copies the
+    # root level onto the "dealcoach" logger when it is built; undo a stale copy).
+    logging.getLogger("dealcoach").setLevel(logging.NOTSET)
     for name in _OWN_HANDLER_LOGGERS:
         lg = logging.getLogger(name)
         lg.handlers.clear()

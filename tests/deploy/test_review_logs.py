@@ -37,14 +37,15 @@ TYPED = [v for k, v in BASE.items() if isinstance(v, str) and " " in v] + ["Acme
 @pytest.fixture
 def log_stream(settings: Settings) -> Iterator[io.StringIO]:  # noqa: F811
     stream = io.StringIO()
-    root = logging.getLogger()
-    saved_level, saved_handlers = root.level, list(root.handlers)
+    root, ours = logging.getLogger(), logging.getLogger("dealcoach")
+    saved_level, saved_handlers, saved_ours = root.level, list(root.handlers), ours.level
     configure_logging(settings, level="DEBUG", json_format=True, stream=stream)
     try:
         yield stream
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+        ours.setLevel(saved_ours)
 
 
 def test_a_full_review_logs_no_token_no_secret_and_no_answer_text(
