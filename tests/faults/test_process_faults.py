@@ -116,7 +116,12 @@ def test_a_double_clicked_submit_on_both_processes_at_once_counts_once(
             values = {b: answers[b] for b in driver.block_ids() if b in answers}
             gate = threading.Barrier(2)
 
-            def click(s: SlackSender, view: dict[str, Any] = view, values: Any = values) -> Any:
+            def click(
+                s: SlackSender,
+                view: dict[str, Any] = view,
+                values: Any = values,
+                gate: threading.Barrier = gate,
+            ) -> Any:
                 gate.wait()
                 return s.submit(view, values, user=USER)
 
