@@ -92,6 +92,12 @@ def create_app(
     app.state.settings = settings
     app.state.services = services
     app.state.slack_app = bolt
+    # Multi-workspace (OAuth): `await client_for(team_id)` → that workspace's Web API client,
+    # for work outside a request (digests: `SlackNotifier(client_for=...)`); None when a
+    # single SLACK_BOT_TOKEN is used (then `bolt.client` carries it).
+    from dealcoach.slack.oauth import workspace_clients
+
+    app.state.slack_client_for = workspace_clients(bolt)
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:
