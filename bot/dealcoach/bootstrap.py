@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from dealcoach.config import Settings, get_settings
+from dealcoach.services.people import AsyncPeopleService, PeopleService
 from dealcoach.services.reviews import AsyncReviewService, ReviewService
 from dealcoach.store.engine import current_revision, head_revision, is_sqlite, migrate
 from dealcoach.store.uow import AsyncStore, Store
@@ -30,6 +31,14 @@ class Services:
     @cached_property
     def async_reviews(self) -> AsyncReviewService:
         return AsyncReviewService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    @cached_property
+    def people(self) -> PeopleService:
+        return PeopleService(self.store, default_locale=self.settings.dealcoach_lang)
+
+    @cached_property
+    def async_people(self) -> AsyncPeopleService:
+        return AsyncPeopleService(self.async_store, default_locale=self.settings.dealcoach_lang)
 
     def close(self) -> None:
         """Dispose of the sync engine (the async one: `await aclose()`)."""

@@ -1,4 +1,5 @@
-"""Review use cases: start/resume, save a step, complete, reopen, history, outcome, locale.
+"""Review use cases: start/resume, save a step, complete, reopen, history, outcome, locale,
+share with the manager.
 
 Each use case is one module-level function `fn(uow, …)` holding the logic once; the sync
 `ReviewService` runs it through `Store.run`, the asyncio `AsyncReviewService` through
@@ -69,6 +70,38 @@ class CompletedReview:
 
 
 @dataclass(frozen=True)
+class ManagerContact:
+    """Whom a shared review goes to, in the adapter's terms."""
+
+    platform: str
+    workspace_id: str  # the platform's id (Slack team id, Teams tenant id)
+    user_id: str  # the platform's user id (Slack user id, Teams AAD object id)
+    display_name: str | None
+    locale: str  # the manager's language: their own choice, else the workspace's, else default
+    conversation_ref: dict[str, Any] | None  # Teams: their personal chat, once they wrote
+
+
+@dataclass(frozen=True)
+class SharedReview:
+    """What an adapter needs to post a completed review to the reviewer's manager.
+
+    `manager` is None when no manager is set for the reviewer in this workspace (the adapter
+    tells the reviewer so); otherwise the adapter posts `advice` to them.
+    """
+
+    review_id: int
+    locale: str  # the review's language (for the reply to the reviewer)
+    deal_name: str | None
+    assessment: Assessment
+    advice: AdviceModel
+    manager: ManagerContact | None
+
+    @property
+    def manager_user_id(self) -> str | None:
+        return self.manager.user_id if self.manager is not None else None
+
+
+@dataclass(frozen=True)
 class ReviewSummary:
     """One line of a person's history."""
 
@@ -118,6 +151,11 @@ def locale_for(person: Person, actor: Actor, default_locale: str = "en") -> str:
         or _locale(person.workspace.default_locale)
         or default_locale
     )
+
+
+def actor_locale(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> str:
+    """The language to answer this actor in, before any review exists (see `locale_for`)."""
+    return locale_for(resolve_person(uow, actor, default_locale), actor, default_locale)
 
 
 def _find_person(uow: UnitOfWork, actor: Actor) -> Person | None:
@@ -387,6 +425,45 @@ def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) 
     return _summary(review)
 
 
+def share_review(
+    uow: UnitOfWork, actor: Actor, review_id: int, default_locale: str = "en"
+) -> SharedReview:
+    """A completed review's advice and the reviewer's manager, for "Share with my manager".
+
+    `NotFound` / `Forbidden` as everywhere; a draft cannot be shared (`Conflict`). A manager
+    in another workspace or on another platform cannot be reached from here: `manager=None`.
+    """
+    review = _owned(uow, actor, review_id)
+    if review.status == "draft":
+        raise Conflict("finish the review first; then you can share its advice")
+    if review.status != "completed":
+        raise Conflict("this review was abandoned; there is no advice to share")
+    done = _completed_result(uow, review, created=False)
+    person = review.person
+    manager = uow.teams.manager_of(person.id)
+    contact = None
+    if manager is not None and manager.workspace_id == person.workspace_id:
+        workspace = manager.workspace
+        contact = ManagerContact(
+            platform=workspace.platform,
+            workspace_id=workspace.external_id,
+            user_id=manager.user_id,
+            display_name=manager.display_name,
+            locale=_locale(manager.locale)
+            or _locale(workspace.default_locale)
+            or default_locale,
+            conversation_ref=manager.teams_conversation_ref,
+        )
+    return SharedReview(
+        review_id=review.id,
+        locale=done.locale,
+        deal_name=done.deal_name,
+        assessment=done.assessment,
+        advice=done.advice,
+        manager=contact,
+    )
+
+
 def set_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
     chosen = _locale(locale)
     if chosen is None:
@@ -441,6 +518,13 @@ class ReviewService:
     def set_locale(self, actor: Actor, locale: str) -> str:
         return self.store.run(set_locale, actor, locale)
 
+    def locale_for(self, actor: Actor) -> str:
+        """The person's language, else the platform's (Slack/Teams locale), else the default."""
+        return self.store.run(actor_locale, actor, self.default_locale)
+
+    def share(self, actor: Actor, review_id: int) -> SharedReview:
+        return self.store.run(share_review, actor, review_id, self.default_locale)
+
 
 class AsyncReviewService:
     """The same use cases for the asyncio server: each runs in `AsyncStore.run`."""
@@ -483,3 +567,10 @@ class AsyncReviewService:
 
     async def set_locale(self, actor: Actor, locale: str) -> str:
         return await self.store.run(set_locale, actor, locale)
+
+    async def locale_for(self, actor: Actor) -> str:
+        """The person's language, else the platform's (Slack/Teams locale), else the default."""
+        return await self.store.run(actor_locale, actor, self.default_locale)
+
+    async def share(self, actor: Actor, review_id: int) -> SharedReview:
+        return await self.store.run(share_review, actor, review_id, self.default_locale)

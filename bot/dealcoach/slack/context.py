@@ -51,19 +51,11 @@ class SlackDeps:
 
     async def locale_for(self, actor: Any) -> str:
         """The language to answer this person in (their choice, Slack's, the default)."""
-        from dealcoach.slack import seams
-
-        return await seams.locale_for(
-            self.services.async_store, actor, self.settings.dealcoach_lang
-        )
+        return str(await self.reviews.locale_for(actor))
 
     async def share(self, actor: Any, review_id: int) -> Any:
-        """A completed review's advice and the reviewer's manager (if one is set)."""
-        from dealcoach.slack import seams
-
-        return await seams.share(
-            self.services.async_store, actor, review_id, self.settings.dealcoach_lang
-        )
+        """A completed review's advice and the reviewer's manager (`SharedReview`)."""
+        return await self.reviews.share(actor, review_id)
 
     def cached_profile(self, team_id: str, user_id: str) -> Profile | None:
         cached = self._profiles.get((team_id, user_id))

@@ -34,7 +34,6 @@ from dealcoach.errors import (
 from dealcoach.services.actors import Actor
 from dealcoach.teams import cards, commands
 from dealcoach.teams.advice import advice_card
-from dealcoach.teams.people import manager_of, remember_conversation
 from dealcoach.teams.strings import t
 
 if TYPE_CHECKING:
@@ -72,6 +71,10 @@ class TeamsBot:
     @property
     def reviews(self) -> Any:
         return getattr(self.services, "async_reviews", None) or self.services.reviews
+
+    @property
+    def people(self) -> Any:
+        return getattr(self.services, "async_people", None) or self.services.people
 
     @property
     def default_locale(self) -> str:
@@ -121,9 +124,7 @@ class TeamsBot:
             ref: ConversationReference = activity.get_conversation_reference()
             ref.activity_id = None
             reference = ref.model_dump(mode="json", by_alias=True, exclude_none=True)
-        locale: str = await self.reviews.store.run(
-            remember_conversation, actor, reference, self.default_locale
-        )
+        locale: str = await self.people.remember_conversation(actor, reference)
         return locale
 
     # --- handlers -------------------------------------------------------------------------
@@ -352,19 +353,19 @@ class TeamsBot:
         return Reply(card=self._step_card(view, step, people=people))
 
     async def share(self, actor: Actor, locale: str, review_id: int) -> str:
-        done = await self.reviews.complete(actor, review_id, None)
-        contact = await self.reviews.store.run(manager_of, actor, self.default_locale)
+        shared = await self.reviews.share(actor, review_id)
+        contact = shared.manager
         if contact is None:
             return t(locale, "share.none")
-        if contact.reference is None or self.runtime is None:
+        if contact.conversation_ref is None or self.runtime is None:
             return t(locale, "share.unreachable")
         header = t(contact.locale, "share.header", user=escape_teams(actor.display_name or ""))
-        rendered = render_advice(done.advice, "teams")
+        rendered = render_advice(shared.advice, "teams")
         card = advice_card(rendered, review_id=str(review_id), locale=contact.locale,
-                           recommendation=done.assessment.recommendation, with_actions=False,
+                           recommendation=shared.assessment.recommendation, with_actions=False,
                            header_md=f"**{header}**")
         try:
-            await self.runtime.send_to_reference(contact.reference, _card_message(card))
+            await self.runtime.send_to_reference(contact.conversation_ref, _card_message(card))
         except DeliveryError as err:
             log.warning("share failed: %s", err)
             return t(locale, "share.unreachable")
