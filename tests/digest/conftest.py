@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# The Slack harness (Web API stand-in, live ASGI app, signed requests) for test_slack_manager.
+from tests.slack.conftest import app_factory, live, settings, slack, slack_api  # noqa: F401
+
 from dealcoach.store import Store, migrate
 
 

@@ -34,7 +34,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dealcoach.store.models import (
     Deal,
@@ -329,13 +329,14 @@ def deal_risks(
         .where(_completed_in(window.start, window.end), Review.deal_id.is_not(None))
         .subquery("l")
     )
-    flag_counts = (
-        select(ReviewFlag.review_id.label("review_id"), func.count().label("n"))
-        .where(ReviewFlag.review_id.in_(select(latest.c.review_id).where(latest.c.rn == 1)))
-        .group_by(ReviewFlag.review_id)
-        .subquery("f")
+    # Correlated per listed review (primary-key lookups): the planner cannot misjudge a join
+    # against the ROW_NUMBER() = 1 filter into a nested loop over every pair.
+    n_flags = (
+        select(func.count())
+        .where(ReviewFlag.review_id == latest.c.review_id)
+        .correlate(latest)
+        .scalar_subquery()
     )
-    n_flags = func.coalesce(flag_counts.c.n, 0)
     value = func.coalesce(Deal.value, 0.0)
     score = (
         case(
@@ -365,7 +366,6 @@ def deal_risks(
         .select_from(latest)
         .join(Deal, Deal.id == latest.c.deal_id)
         .join(Person, Person.id == latest.c.person_id)
-        .outerjoin(flag_counts, flag_counts.c.review_id == latest.c.review_id)
         .where(latest.c.rn == 1)
         .subquery("sc")
     )
@@ -417,14 +417,11 @@ def worsened_deals(
     session: Session, scope: Scope, window: HistoryWindow, *, limit: int = 10
 ) -> list[DealRow]:
     """Deals whose latest review this week recommends something worse than the review before
-    it (LAG over each deal's completed reviews, in completion order)."""
+    it. Within the week that is LAG over the deal's reviews in completion order; for a deal's
+    first review of the week, its latest review before the week (one index probe on
+    (deal_id, completed_at) per deal, instead of a window over each deal's whole history)."""
     s = scope.subquery("s")
-    this_week_deals = (
-        select(Review.deal_id)
-        .join(s, s.c.member_id == Review.person_id)
-        .where(_completed_in(window.start, window.end), Review.deal_id.is_not(None))
-    )
-    history = (
+    week = (
         select(
             s.c.owner_id.label("owner_id"),
             Review.id.label("review_id"),
@@ -432,10 +429,9 @@ def worsened_deals(
             Review.person_id.label("person_id"),
             Review.recommendation.label("recommendation"),
             Review.quadrant.label("quadrant"),
-            Review.completed_at.label("completed_at"),
             func.lag(Review.recommendation)
             .over(partition_by=Review.deal_id, order_by=(Review.completed_at, Review.id))
-            .label("previous"),
+            .label("lagged"),
             func.row_number()
             .over(
                 partition_by=Review.deal_id,
@@ -445,12 +441,37 @@ def worsened_deals(
         )
         .select_from(s)
         .join(Review, Review.person_id == s.c.member_id)
+        .where(_completed_in(window.start, window.end), Review.deal_id.is_not(None))
+        .subquery("wk")
+    )
+    earlier = aliased(Review)
+    before_week = (
+        select(earlier.recommendation)
         .where(
-            Review.status == "completed",
-            Review.completed_at < window.end,
-            Review.deal_id.in_(this_week_deals),
+            earlier.deal_id == week.c.deal_id,
+            earlier.status == "completed",
+            earlier.completed_at < window.start,
         )
-        .subquery("h")
+        .order_by(earlier.completed_at.desc(), earlier.id.desc())
+        .limit(1)
+        .correlate(week)
+        .scalar_subquery()
+    )
+    history = (
+        select(
+            week.c.owner_id,
+            week.c.review_id,
+            week.c.deal_id,
+            week.c.person_id,
+            week.c.recommendation,
+            week.c.quadrant,
+            func.coalesce(week.c.lagged, before_week).label("previous"),
+        )
+        .where(week.c.rn == 1)
+        # Materialised, so the before-the-week probe runs once per deal, not once for every
+        # place `previous` is used below (PostgreSQL would inline it into each CASE).
+        .cte("h")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     worse = _severity(history.c.recommendation) - _severity(history.c.previous)
     ranked = (
@@ -479,8 +500,6 @@ def worsened_deals(
         .join(Deal, Deal.id == history.c.deal_id)
         .join(Person, Person.id == history.c.person_id)
         .where(
-            history.c.rn == 1,
-            history.c.completed_at >= window.start,
             history.c.previous.is_not(None),
             worse > 0,
         )
