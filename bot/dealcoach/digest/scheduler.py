@@ -130,10 +130,11 @@ class DigestScheduler:
             )
             self.zones.add(tz)
 
-    async def send_zone(self, tz: str) -> DeliveryReport:
+    async def send_zone(self, tz: str, now: datetime | None = None) -> DeliveryReport:
         report = await send_digests(
             self.runner,
             self.notifiers,
+            now=now,
             timezones={tz},
             default_locale=self.locale,
             default_tz=self.tz,
