@@ -220,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Peak memory: Python heap {heap / 1e6:.1f} MB during the digest step (tracemalloc); "
         f"process max RSS {rss_mb:.0f} MB. Goal: < 10 s and < 300 MB.",
         "",
+        "Notes: the digest step is a fixed number of queries per manager time zone (here one",
+        "zone, so 6 queries for all managers: rep activity, 8-week mix, top flags with",
+        "ROW_NUMBER, riskiest deals with ROW_NUMBER, worse-than-before with LAG plus one index",
+        "probe per deal, and the flags of the listed deals); rendering is 3 flavors × 9",
+        "templates per digest. Seeding is not part of the measured step. Small CI run:",
+        "`python -m benchmarks.digest_bench --reviews 20000 --reps 200 --managers 20`.",
+        "",
     ]
     report = "\n".join(lines)
     print(report)
