@@ -22,7 +22,13 @@ from dealcoach.coach.answers import (
 )
 from dealcoach.coach.assessment import Assessment, Finding, assess
 from dealcoach.coach.bank import LOCALES, Option, Question, QuestionBank, load_bank
-from dealcoach.coach.machine import Step, count_people, next_step
+from dealcoach.coach.machine import (
+    Step,
+    count_people,
+    next_step,
+    revisit_step,
+    step_for_round,
+)
 from dealcoach.coach.markup import FLAVORS, Flavor, escape_slack, escape_teams, make_env
 
 __all__ = [
@@ -53,6 +59,8 @@ __all__ = [
     "parse_number",
     "render_advice",
     "render_text",
+    "revisit_step",
+    "step_for_round",
     "validate_answer",
     "validate_answers",
 ]

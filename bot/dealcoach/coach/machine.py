@@ -107,5 +107,62 @@ def next_step(
     return None
 
 
+def step_for_round(
+    bank: QuestionBank, answers: Mapping[str, object], round_id: str, people: int | None = None
+) -> Step:
+    """Round `round_id` shown whole again, to be prefilled with `answers` ("Update review",
+    "Add a decision-maker"): every question of the round, answered or not, plus the
+    follow-ups whose condition holds for the current answers (so an answer given to a
+    follow-up can be changed too). The agenda shows as many people as the answers use, or
+    `people` if more (up to the bank's maximum). A follow-up that starts to apply only
+    because of an answer changed here is asked by `next_step` after the round is saved.
+
+    Raises `ValueError` for a round the bank does not have.
+    """
+    info = next((r for r in bank.rounds if r.id == round_id), None)
+    if info is None:
+        known = ", ".join(r.id for r in bank.rounds)
+        raise ValueError(f"unknown round {round_id!r} (rounds: {known})")
+    shown = count_people(answers, bank.max_people)
+    if people is not None:
+        shown = max(shown, min(max(people, 1), bank.max_people))
+    ctx = cond.Context(answers=answers, people=named_people(answers, bank.max_people))
+    questions = [
+        q
+        for q in bank.questions_in(round_id)
+        if (round_id != "agenda" or (q.person is not None and q.person <= shown))
+        and (q.ask_when is None or cond.evaluate(q.ask_when, ctx))
+    ]
+    return Step(
+        round=info.id,
+        questions=tuple(questions),
+        people=shown,
+        can_add_person=round_id == "agenda" and shown < bank.max_people,
+        is_followup=False,
+    )
+
+
+def revisit_step(
+    bank: QuestionBank,
+    answers: Mapping[str, object],
+    after_round: str | None = None,
+    people: int | None = None,
+) -> Step | None:
+    """Walking a review again round by round ("Update review", a resumed draft with every
+    question answered): the machine's next step while it still needs one (e.g. a follow-up
+    that a changed answer brought in), else the round after `after_round` (None: the first
+    round) shown whole again by `step_for_round`; None once the last round was shown."""
+    step = next_step(bank, answers, people)
+    if step is not None:
+        return step
+    order = [info.id for info in bank.rounds]
+    start = order.index(after_round) + 1 if after_round in order else 0
+    for round_id in order[start:]:
+        again = step_for_round(bank, answers, round_id, people)
+        if again.questions:
+            return again
+    return None
+
+
 def all_steps_done(bank: QuestionBank, answers: Mapping[str, object]) -> bool:
     return next_step(bank, answers) is None

@@ -14,6 +14,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.bank import load_bank
+from dealcoach.coach.machine import revisit_step
 from dealcoach.errors import InvalidAnswer, InvalidAnswers
 from dealcoach.slack import modal
 from dealcoach.slack.context import SlackDeps, slack_locale
@@ -71,28 +72,6 @@ def step_number(bank: Any, round_id: str) -> int:
     return ids.index(round_id) + 1 if round_id in ids else 1
 
 
-def round_step(
-    bank: Any, answers: Mapping[str, Any], round_id: str, people: int | None = None
-) -> Any:
-    """The main step of `round_id` with all its questions, as if that round and the later
-    ones were not answered yet (so a reopened review can be edited round by round, and
-    adding a person keeps the people already shown). Values come back via prefill."""
-    from dealcoach.coach.machine import count_people, next_step
-
-    order = [r.id for r in bank.rounds]
-    if round_id not in order:
-        return None
-    later = set(order[order.index(round_id) :])
-    reduced = {
-        k: v
-        for k, v in answers.items()
-        if k in bank.questions and bank.questions[k].round not in later
-    }
-    shown = max(count_people(answers, bank.max_people), people or 0)
-    step = next_step(bank, reduced, people=shown)
-    return step if step is not None and step.round == round_id else None
-
-
 def view_for(
     review: Any,
     *,
@@ -105,18 +84,14 @@ def view_for(
     The step is the machine's decision (`review.next_step`, from the service). When the
     machine has nothing left to ask but the review was reopened (*Update review*) or resumed
     with everything answered, the rounds after `after_round` (the round just submitted;
-    None = from the start) are shown again, prefilled, so answers can be changed.
+    None = from the start) are shown again, prefilled (`coach.machine.revisit_step`: whole
+    rounds with the follow-ups that apply), so answers can be changed.
     `prefill` are values typed but not saved yet (kept when a person is added).
     """
     bank = load_bank(review.locale)
     step = step or review.next_step
     if step is None and review.status == "draft":
-        order = [r.id for r in bank.rounds]
-        start = order.index(after_round) + 1 if after_round in order else 0
-        for round_id in order[start:]:
-            step = round_step(bank, review.answers, round_id)
-            if step is not None:
-                break
+        step = revisit_step(bank, review.answers, after_round)
     if step is None:
         return None
     answers = dict(review.answers)

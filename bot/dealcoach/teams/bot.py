@@ -19,7 +19,7 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.bank import load_bank
-from dealcoach.coach.machine import next_step
+from dealcoach.coach.machine import next_step, revisit_step
 from dealcoach.coach.markup import escape_teams
 from dealcoach.config import Settings
 from dealcoach.errors import (
@@ -309,7 +309,8 @@ class TeamsBot:
             return await self._step(actor, review_id, data, nonce, people=people)
         if verb == cards.VERB_UPDATE:
             view = await self.reviews.reopen(actor, review_id)
-            step = view.next_step or next_step(load_bank(view.locale), view.answers)
+            # Every answer kept: walk the rounds again, prefilled, from the first.
+            step = view.next_step or revisit_step(load_bank(view.locale), view.answers)
             if step is None:
                 return Reply(message=t(locale, "card.stale"))
             return Reply(new_card=self._step_card(view, step), message=t(locale, "card.next"))
@@ -347,6 +348,8 @@ class TeamsBot:
             return Reply(card=self._step_card(view, None, questions=shown, typed=raw,
                                               errors=errors, people=people))
         step = view.next_step
+        if step is None and view.reopened_from is not None:  # "Update review": next round
+            step = revisit_step(bank, view.answers, bank.questions[qids[0]].round, people)
         if step is None:
             done = await self.reviews.complete(actor, review_id, _key(review_id, nonce))
             return Reply(card=self._advice(done))
@@ -385,7 +388,10 @@ class TeamsBot:
         info = next((r for r in bank.rounds if r.id == round_id), None)
         rounds = [r.id for r in bank.rounds]
         answers = {**view.answers, **(typed or {})}
-        remaining = next_step(bank, {**answers, **{q.id: answers.get(q.id) for q in shown}})
+        merged = {**answers, **{q.id: answers.get(q.id) for q in shown}}
+        remaining = next_step(bank, merged)
+        if remaining is None and getattr(view, "reopened_from", None) is not None:
+            remaining = revisit_step(bank, merged, round_id)
         return cards.step_card(
             review_id=str(view.review_id),
             questions=shown,

@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.bank import load_bank
+from dealcoach.coach.machine import step_for_round
 from dealcoach.errors import InputError
 from dealcoach.slack import modal
 from dealcoach.slack.advice import (
@@ -25,7 +26,7 @@ from dealcoach.slack.advice import (
     share_with_manager,
 )
 from dealcoach.slack.context import require_deps, valid_review_id
-from dealcoach.slack.flow import full_actor, make_actor, round_step, view_for
+from dealcoach.slack.flow import full_actor, make_actor, view_for
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -55,7 +56,7 @@ async def on_add_person(
     context["dealcoach_review_id"] = str(review_id)
     review = await deps.reviews.get(make_actor(body), review_id)
     context["dealcoach_locale"] = review.locale
-    step = round_step(
+    step = step_for_round(
         load_bank(review.locale), review.answers, "agenda", people=modal.people_shown(view) + 1
     )
     new_view = view_for(review, step=step, prefill=modal.answers_from_state(view))
