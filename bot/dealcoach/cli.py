@@ -76,7 +76,7 @@ def chat_command(
             raise InputError(f"{answers_file}: {listed}") from None
         except InputError as exc:
             raise InputError(f"{answers_file}: {exc}") from None
-    # The review log (store block): a draft saved at every step, completed at the end.
+    # The review log (store block): a draft saved at every answer, completed at the end.
     review = TerminalReview.open(
         _store_settings(), user_id=user_id, locale=None if resume else locale, resume=resume
     )
@@ -90,7 +90,7 @@ def chat_command(
             if resume:
                 click.echo(f"Resuming review {review.review_id}.", err=True)
             try:
-                run_review(bank, review.answers, io=io, on_step=review.save)
+                run_review(bank, review.answers, io=io, on_answer=review.save)
             except ReviewInterrupted as exc:
                 review.save(exc.answers)
                 click.echo(

@@ -1,11 +1,13 @@
 """The terminal review: an interactive prompter on the same engine as Slack and Teams.
 
-`run_review(bank, answers, io=..., on_step=...)` walks `coach.machine.next_step` until the
-review is complete, asking each question on `io`. Choices are picked by number (several as
-`1,3`), `?` shows the help text, Enter keeps the default shown in brackets (or leaves the
-question blank), `-` clears a default. After each step `on_step(answers)` is called, so
-persistence (a draft in the store) is one callback. Ctrl-C or end of input raises
-`ReviewInterrupted` carrying the answers so far.
+`run_review(bank, answers, io=..., on_answer=..., on_step=...)` walks
+`coach.machine.next_step` until the review is complete, asking each question on `io`.
+Choices are picked by number (several as `1,3`), `?` shows the help text, Enter keeps the
+default shown in brackets (or leaves the question blank), `-` clears a default. After each
+answer `on_answer(answers)` is called, after each step `on_step(answers)`, so persistence (a
+draft in the store) is one callback — per answer, so a process killed mid-step keeps every
+answer already typed. Ctrl-C or end of input raises `ReviewInterrupted` carrying the
+answers so far.
 
 `read_answers_file(path)` reads an answers file (YAML or JSON keyed by question id; nested
 mappings such as `deal: {name: …}` and an `agenda:` list of people are flattened).
@@ -28,6 +30,7 @@ from dealcoach.coach.machine import count_people, next_step
 from dealcoach.errors import InputError, InvalidAnswer
 
 OnStep = Callable[[Answers], None]
+OnAnswer = Callable[[Answers], None]  # called with every answer so far, after each answer
 
 _UI: dict[str, dict[str, str]] = {
     "en": {
@@ -105,13 +108,14 @@ def run_review(
     io: PromptIO,
     on_step: OnStep | None = None,
     defaults: Mapping[str, AnswerValue] | None = None,
+    on_answer: OnAnswer | None = None,
 ) -> Answers:
     """Ask every question the machine still needs; return the complete answers.
 
     `answers` are the answers so far (a resumed draft): those questions are not asked again.
     `defaults` pre-fill questions (e.g. the previous review of the same deal).
     """
-    return _Review(bank, dict(answers or {}), io, on_step, dict(defaults or {})).run()
+    return _Review(bank, dict(answers or {}), io, on_step, dict(defaults or {}), on_answer).run()
 
 
 class _Review:
@@ -122,11 +126,13 @@ class _Review:
         io: PromptIO,
         on_step: OnStep | None,
         defaults: dict[str, AnswerValue],
+        on_answer: OnAnswer | None = None,
     ) -> None:
         self.bank = bank
         self.answers = answers
         self.io = io
         self.on_step = on_step
+        self.on_answer = on_answer
         self.defaults = defaults
         self.ui = _UI.get(bank.locale, _UI["en"])
 
@@ -170,6 +176,8 @@ class _Review:
                     self.io.write(f"» {self.bank.person_label(question.person)}")
                     shown_person = question.person
                 self.answers[question.id] = self._ask(question)
+                if self.on_answer is not None:
+                    self.on_answer(dict(self.answers))
             if self.on_step is not None:
                 self.on_step(dict(self.answers))
         self.io.write("")

@@ -1,6 +1,6 @@
 """`dealcoach chat` on the review log, through real processes: a review killed halfway
-(SIGKILL, no chance to clean up) resumes with every saved answer; `export` shows a review
-made with `chat --answers`; the embedded SQLite default migrates itself."""
+through a step (SIGKILL, no chance to clean up) resumes with every answer typed; `export`
+shows a review made with `chat --answers`; the embedded SQLite default migrates itself."""
 
 from __future__ import annotations
 
@@ -98,17 +98,20 @@ def test_a_killed_review_resumes_with_every_saved_answer(url: str, tmp_path: Pat
     assert proc.stdin is not None
     try:
         proc.stdin.write("\n".join(FIT_STEP) + "\n")
-        proc.stdin.write("Carla\n")  # agenda.1.who: the next step is under way when it dies
+        # The agenda step is under way when it dies: two of its questions answered, the
+        # third (agenda.1.interests) waiting for input.
+        proc.stdin.write("Carla\n")  # agenda.1.who
+        proc.stdin.write("1\n")  # agenda.1.role → economic_buyer (by number)
         proc.stdin.flush()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             drafts = _drafts(url, "U_KILL") if proc.poll() is None else []
-            if drafts and "fit.offers_compared" in drafts[0]["answers"]:
+            if drafts and "agenda.1.role" in drafts[0]["answers"]:
                 break
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             time.sleep(0.1)
         else:
-            pytest.fail("the first step was never saved")
+            pytest.fail("the answers typed mid-step were never saved")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
@@ -123,14 +126,20 @@ def test_a_killed_review_resumes_with_every_saved_answer(url: str, tmp_path: Pat
     assert draft["answers"]["deal.value"] == 120000.0
     assert draft["answers"]["fit.requirements_met"] == "yes"
     assert draft["answers"]["fit.offers_compared"] == "unknown"
+    # Saved per answer, not per step: the half-answered agenda step kept what was typed.
+    assert draft["answers"]["agenda.1.who"] == "Carla"
+    assert draft["answers"]["agenda.1.role"] == "economic_buyer"
+    assert "agenda.1.interests" not in draft["answers"]  # not answered yet: asked on resume
 
-    # Resume: the fit questions are not asked again; answer the first agenda question and
-    # leave the rest blank (Enter), declining an extra decision-maker.
+    # Resume: neither the fit questions nor the two agenda answers are asked again; leave
+    # the rest blank (Enter), declining an extra decision-maker.
     result = _run(["chat", "--resume", "--user", "U_KILL", "--json"], url, tmp_path,
-                  stdin="Carla\n" + "\n" * 80)
+                  stdin="\n" * 80)
     assert result.returncode == 0, result.stderr
     assert f"Resuming review {draft['id']}" in result.stderr
     assert "Deal name" not in result.stderr  # not asked again
+    assert "Who is this decision-maker?" not in result.stderr
+    assert "Their buying influence" not in result.stderr
     payload = json.loads(result.stdout)
     assert payload["assessment"]["recommendation"] in {"strengthen", "renegotiate", "walk_away"}
     assert "Acme rollout" in payload["advice"]

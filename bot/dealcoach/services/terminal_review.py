@@ -1,8 +1,10 @@
-"""`dealcoach chat` on the store: every step is saved as a draft, an interrupted review
-resumes with `--resume`, the finished one is completed with its assessment and advice.
+"""`dealcoach chat` on the store: every answer is saved to the draft as soon as it is
+given (a SIGKILL mid-step loses nothing typed), an interrupted review resumes with
+`--resume`, the finished one is completed with its assessment and advice.
 
 The chat command (cli.py) keeps the prompting (`dealcoach.terminal.run_review`); this class
-is its persistence: `save` is the per-step callback, `complete` finishes the review.
+is its persistence: `save` is the per-answer callback (`on_answer`; only what changed is
+written), `complete` finishes the review.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class TerminalReview:
         return dict(self.view.answers)
 
     def save(self, answers: Mapping[str, Any]) -> None:
-        """Per-step callback: store what changed since the last save."""
+        """Per-answer (or per-step) callback: store what changed since the last save."""
         changed = {k: v for k, v in answers.items() if k not in self._saved or self._saved[k] != v}
         if not changed:
             return
