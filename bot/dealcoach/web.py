@@ -31,6 +31,11 @@ from dealcoach.observability import install as install_observability
 log = logging.getLogger("dealcoach.web")
 
 READY_TIMEOUT_SECONDS = 2.0
+# The largest request body /slack/events accepts. Slack's biggest payload is a view
+# submission echoing the modal (≤ 100 blocks) and its state (a step's text inputs, ≤ 3000
+# characters each, percent-encoded UTF-8): a few hundred kB at worst. 1 MiB leaves room and
+# keeps a hostile sender from making the process buffer megabytes per request.
+MAX_SLACK_BODY_BYTES = 1024 * 1024
 
 
 def create_app(
@@ -101,7 +106,17 @@ def create_app(
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        if not await read_body_within(request, MAX_SLACK_BODY_BYTES):
+            return JSONResponse({"error": "request body too large"}, status_code=413)
+        try:
+            return await handler.handle(request)
+        except Exception as exc:
+            # Bolt parses the body before it verifies the signature or dispatches, and raises
+            # on a body Slack never sends (a `payload` that is not a JSON object, a payload
+            # missing `type`, …). Listener errors never get here (Bolt's error handler has
+            # them), so this is malformed input: a 400, not a 500 and a traceback.
+            log.warning("malformed Slack request refused: %s", type(exc).__name__)
+            return JSONResponse({"error": "malformed request"}, status_code=400)
 
     if bolt.oauth_flow is not None:  # multi-workspace install (SLACK_CLIENT_ID/SECRET)
 
@@ -134,6 +149,23 @@ def create_app(
     # ----------------------------------------------------------------------------------
 
     return app
+
+
+async def read_body_within(request: Request, limit: int) -> bool:
+    """Read the body (Starlette caches it for Bolt); False, without reading the rest, as soon
+    as it is — or its Content-Length says it will be — larger than `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return False
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return False
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # what Request.body() returns from now on
+    return True
 
 
 async def database_ready(services: Any) -> tuple[bool, str]:
