@@ -49,7 +49,9 @@ def drop_pg_schema(base_url: str, schema: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """An empty database for this test: SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "dealcoach.db"

@@ -25,6 +25,11 @@ from dealcoach.slack.listeners.commands import parse_command
         ("Acme renewal", ("review", "Acme renewal")),
         ("history of Acme", ("review", "history of Acme")),  # not the sub-command's form
         ("help desk rollout", ("review", "help desk rollout")),
+        # Escaped command text (manifest should_escape: true) comes back as typed.
+        ("Smith &amp; Sons &lt;EU&gt;", ("review", "Smith & Sons <EU>")),
+        ("<@U0123ABC|ann> renewal", ("review", "@ann renewal")),
+        ("<!channel> deal", ("review", "@channel deal")),
+        ("<https://acme.example|Acme> expansion", ("review", "Acme expansion")),
     ],
 )
 def test_only_exact_sub_command_forms_are_reserved(text: str, expected: tuple[str, str]) -> None:

@@ -90,7 +90,9 @@ def build_manifest(public_url: str | None, *, socket_mode: bool = False) -> dict
     command |= {
         "description": "Review a deal and get coaching advice",
         "usage_hint": _USAGE_HINT,
-        "should_escape": False,
+        # Slack turns @people into `<@U…|name>`, so `/dealcoach team add @manager @rep` gets ids;
+        # the command parser un-escapes everything else (deal names) back to plain text.
+        "should_escape": True,
     }
 
     oauth: dict[str, Any] = {}

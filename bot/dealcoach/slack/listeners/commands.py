@@ -10,6 +10,7 @@ the open draft's resume prompt, or the first step of a new review.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,26 @@ HISTORY_DEFAULT = 5
 HISTORY_MAX = 20
 
 
+# With `should_escape: true` Slack sends `<@U1|ann>`, `<#C1|sales>`, `<!here>`, `<url|label>`
+# and HTML-escapes `& < >`; a deal name is stored as the plain text the user typed.
+_SLACK_TOKEN = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _plain(match: re.Match[str]) -> str:
+    sigil, target, label = match.group(1), match.group(2), match.group(3)
+    if sigil == "!":
+        return "@" + (label or target.split("^")[0])
+    if sigil in ("@", "#"):
+        return sigil + (label or target)
+    return label or target
+
+
+def command_plain_text(text: str) -> str:
+    """Slack's escaped command text as the plain text the user typed (for deal names)."""
+    unlinked = _SLACK_TOKEN.sub(_plain, text)
+    return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def parse_command(text: str) -> tuple[str, str]:
     """`(kind, argument)`: kind is `help`, `history`, `lang` or `review` (argument = deal)."""
     words = text.split()
@@ -64,7 +85,7 @@ def parse_command(text: str) -> tuple[str, str]:
         return "lang", rest.lower()
     if kind in manager.KINDS and manager.accepts(kind, rest):
         return kind, rest
-    return "review", " ".join(words)
+    return "review", command_plain_text(" ".join(words))
 
 
 def register(app: AsyncApp) -> None:
