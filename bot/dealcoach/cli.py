@@ -555,6 +555,11 @@ def digest_preview_command(
 # --- end of digest block ---------------------------------------------------------------------
 
 
+def one_line(text: str) -> str:
+    """`text` with every non-printable character (line breaks included) backslash-escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="dealcoach", standalone_mode=False)
@@ -565,7 +570,9 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except DealcoachError as exc:
-        click.echo(f"dealcoach: {exc}", err=True)
+        # One line, whatever the input echoed in the message held (a key with a newline,
+        # NEL or other control characters in an answers file): those are shown escaped.
+        click.echo(f"dealcoach: {one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except SystemExit:
         raise

@@ -296,6 +296,13 @@ def read_answers_file(path: Path) -> dict[str, Any]:
         raise InputError(f"{name}: not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    try:
+        return _parse_answers(name, path, text)
+    except RecursionError:  # "[[[[…" or {"a": {"a": …}} thousands deep
+        raise InputError(f"{name}: nested too deeply to be an answers file") from None
+
+
+def _parse_answers(name: str, path: Path, text: str) -> dict[str, Any]:
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
