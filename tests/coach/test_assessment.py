@@ -257,3 +257,27 @@ def test_every_contract_flag_can_be_raised(bank_en: QuestionBank, win_win: Make)
         "cons_not_explained",
         "silent_after_invite",
     } <= raised
+
+
+# --- coaching hints beyond the contract flags ----------------------------------------------
+
+
+def test_an_assumed_agenda_is_flagged_and_a_confirmation_step_is_advised(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    result = run(bank_en, win_win(agenda__1__certainty="assumed"))
+    # Rule 5 still allows pursue on an assumed agenda; the advice asks to confirm it.
+    assert result.recommendation == "pursue"
+    assert "agenda_assumed" in result.flags
+    assert any("Test your assumption" in step for step in result.next_steps)
+
+
+def test_no_champion_among_named_people_adds_a_step_but_no_flag(
+    bank_en: QuestionBank, win_win: Make
+) -> None:
+    with_champion = run(bank_en, win_win(agenda__2__who="Piet", agenda__2__role="champion"))
+    without = run(bank_en, win_win())
+    assert not any("Find a champion" in s for s in with_champion.next_steps)
+    assert any("Find a champion" in s for s in without.next_steps)
+    assert "agenda.no_champion" in without.rules
+    assert without.flags == []

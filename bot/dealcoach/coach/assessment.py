@@ -171,7 +171,11 @@ def assess(
     )
     for rule, matched in by_weight:
         values = {"names": names_of(matched), "deal": deal}
-        if rule.flag or rule is deciding or rule.recommend == recommendation:
+        # Steps of a rule that recommends something less severe than the verdict are left
+        # out (they would distract); flagged and advice-only rules always speak.
+        if rule.flag or rule.recommend is None or rule is deciding or (
+            rule.recommend == recommendation
+        ):
             for source in rule.steps:
                 step = _say(source, **values)
                 if step and step not in steps:
