@@ -76,6 +76,7 @@ def write_machine(path: Path, quick: bool, ran: list[str], failed: list[str]) ->
         + ". Every table below also states the machine it ran on.",
         MARK_END,
         "",
+        "",
     ]
     block = "\n".join(lines)
     old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\n"
