@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from dealcoach.config import Settings, get_settings
+from dealcoach.services.digests import AsyncDigestService, DigestService
 from dealcoach.services.people import AsyncPeopleService, PeopleService
 from dealcoach.services.reviews import AsyncReviewService, ReviewService
+from dealcoach.services.teams import AsyncTeamService, TeamService
 from dealcoach.store.engine import current_revision, head_revision, is_sqlite, migrate
 from dealcoach.store.uow import AsyncStore, Store
 
@@ -39,6 +41,28 @@ class Services:
     @cached_property
     def async_people(self) -> AsyncPeopleService:
         return AsyncPeopleService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    # Managers: who reports to whom (admins: DEALCOACH_ADMINS and workspace admins) and the
+    # digests (on demand, previews, App Home data, pausing reminders).
+    @cached_property
+    def teams(self) -> TeamService:
+        return TeamService(self.store, admins=self.settings.dealcoach_admins)
+
+    @cached_property
+    def async_teams(self) -> AsyncTeamService:
+        return AsyncTeamService(self.async_store, admins=self.settings.dealcoach_admins)
+
+    @cached_property
+    def digests(self) -> DigestService:
+        return DigestService(
+            self.store,
+            default_locale=self.settings.dealcoach_lang,
+            default_tz=self.settings.dealcoach_default_timezone,
+        )
+
+    @cached_property
+    def async_digests(self) -> AsyncDigestService:
+        return AsyncDigestService(self.async_store, default_locale=self.settings.dealcoach_lang)
 
     def close(self) -> None:
         """Dispose of the sync engine (the async one: `await aclose()`)."""

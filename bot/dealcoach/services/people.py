@@ -7,6 +7,8 @@ through `Store.run` and by `AsyncPeopleService` through `AsyncStore.run`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dealcoach.services.actors import Actor
@@ -41,3 +43,59 @@ class AsyncPeopleService:
 
     async def remember_conversation(self, actor: Actor, reference: dict[str, Any] | None) -> str:
         return await self.store.run(remember_conversation, actor, reference, self.default_locale)
+
+
+# --- reaching someone proactively (digests, reminders) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamsContact:
+    """How to reach a Teams person outside a turn: their personal chat's stored reference,
+    or — for someone who never wrote to the bot — what opening a 1:1 chat needs: their id,
+    their tenant and the tenant's service URL (from anyone else's stored reference there)."""
+
+    person_id: int
+    user_id: str
+    tenant_id: str
+    reference: dict[str, Any] | None
+    service_url: str | None
+
+
+def teams_contact(uow: UnitOfWork, person_id: int) -> TeamsContact | None:
+    person = uow.people.get(person_id)
+    if person is None:
+        return None
+    reference = person.teams_conversation_ref
+    service_url = reference.get("serviceUrl") if isinstance(reference, dict) else None
+    if not service_url:
+        service_url = uow.people.service_url_in(person.workspace_id)
+    return TeamsContact(
+        person_id=person.id,
+        user_id=person.user_id,
+        tenant_id=person.workspace.external_id,
+        reference=dict(reference) if isinstance(reference, dict) else None,
+        service_url=str(service_url) if service_url else None,
+    )
+
+
+def store_reference(uow: UnitOfWork, person_id: int, reference: dict[str, Any]) -> None:
+    """Keep the reference of a 1:1 chat the bot opened, so the next message continues it."""
+    person = uow.people.get(person_id)
+    if person is not None:
+        uow.people.set_conversation_ref(person, reference)
+
+
+class AsyncContacts:
+    """`teams_contact` / `store_reference` for the Teams notifier, on whatever runs a
+    `fn(uow, …)` asynchronously: `AsyncStore.run` on the server, `digest.delivery.DbRunner`
+    over the sync store from the command line."""
+
+    def __init__(self, run: Callable[..., Awaitable[Any]]) -> None:
+        self.run = run
+
+    async def teams_contact(self, person_id: int) -> TeamsContact | None:
+        found: TeamsContact | None = await self.run(teams_contact, person_id)
+        return found
+
+    async def store_reference(self, person_id: int, reference: dict[str, Any]) -> None:
+        await self.run(store_reference, person_id, reference)

@@ -6,17 +6,23 @@ at most one manager (assigning again moves them). Everyone else is refused with 
 `NotAllowed` (a `Forbidden` that carries a wording key, so adapters can say it in the user's
 language). `dealcoach team …` on the command line is ops: no actor, the workspace named by
 `--workspace` or the only one known.
+
+Teams may span platforms: an id can be qualified as `platform:user` (`slack:U123`,
+`teams:<aad-object-id>`; the platform's only workspace, or `--workspace` if it is one of that
+platform's) or `platform:workspace:user` (`teams:<tenant-id>:<aad-object-id>`), so a manager
+in Slack can have reps in Teams and the other way round. Unqualified ids are in the default
+workspace (the admin's own in a chat; `--workspace` or the only one on the command line).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.reviews import resolve_person
-from dealcoach.store.models import Person, Workspace
+from dealcoach.store.models import PLATFORMS, Person, Workspace
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 
 
@@ -74,20 +80,69 @@ def _require_admin(actor: Actor, admins: Collection[str]) -> None:
         )
 
 
+Resolver = Callable[[str], tuple[Workspace, str]]
+
+
+def resolver(uow: UnitOfWork, default: Callable[[], Workspace]) -> Resolver:
+    """id → (workspace, user id): qualified ids name their platform (and workspace); the
+    rest are in `default()` (called only when an unqualified id comes up)."""
+
+    def resolve(raw: str) -> tuple[Workspace, str]:
+        text = raw.strip()
+        platform, sep, rest = text.partition(":")
+        if not sep or platform.lower() not in PLATFORMS or not rest.strip():
+            return default(), text
+        platform = platform.lower()
+        first, sep2, user = rest.partition(":")
+        if sep2 and user.strip():
+            named = uow.workspaces.find(platform, first.strip())
+            if named is not None:
+                return named, user.strip()
+        return _platform_workspace(uow, platform, default), rest.strip()
+
+    return resolve
+
+
+def _platform_workspace(
+    uow: UnitOfWork, platform: str, default: Callable[[], Workspace]
+) -> Workspace:
+    known = [w for w in uow.workspaces.all() if w.platform == platform]
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise NotFound(
+            f"no {platform} workspace is known yet (it is added when someone there first "
+            "uses dealcoach)"
+        )
+    try:
+        chosen = default()
+    except (InputError, NotFound):
+        chosen = None
+    if chosen is not None and chosen.platform == platform:
+        return chosen
+    listed = ", ".join(w.external_id for w in known)
+    raise InputError(
+        f"several {platform} workspaces are known ({listed}): write {platform}:WORKSPACE:USER"
+    )
+
+
 def _assign(
-    uow: UnitOfWork, workspace: Workspace, manager_id: str, member_ids: Sequence[str]
+    uow: UnitOfWork, resolve: Resolver, manager_id: str, member_ids: Sequence[str]
 ) -> TeamChange:
     ids = [m.strip() for m in member_ids if m.strip()]
     if not manager_id.strip() or not ids:
         raise InputError("name a manager and at least one member")
-    if manager_id in ids:
+    if manager_id.strip() in ids:
         raise NotAllowed("refused_self", f"{manager_id} cannot manage themselves")
-    manager = uow.people.get_or_create(workspace, manager_id.strip())
+    manager = uow.people.get_or_create(*resolve(manager_id))
+    uow.flush()
     added: list[Member] = []
     moved: list[tuple[Member, Member]] = []
     for uid in dict.fromkeys(ids):
-        member = uow.people.get_or_create(workspace, uid)
+        member = uow.people.get_or_create(*resolve(uid))
         uow.flush()
+        if member.id == manager.id:
+            raise NotAllowed("refused_self", f"{uid} cannot manage themselves")
         previous_id = uow.teams.assign(manager, member)
         if previous_id is not None:
             previous = uow.people.get(previous_id)
@@ -108,14 +163,15 @@ def _settle_role(uow: UnitOfWork, person: Person) -> None:
         uow.people.set_role(person, "rep")
 
 
-def _remove(uow: UnitOfWork, workspace: Workspace, member_ids: Sequence[str]) -> TeamChange:
+def _remove(uow: UnitOfWork, resolve: Resolver, member_ids: Sequence[str]) -> TeamChange:
     ids = [m.strip() for m in member_ids if m.strip()]
     if not ids:
         raise InputError("name at least one member to remove")
     removed: list[Member] = []
     missing: list[Member] = []
     for uid in dict.fromkeys(ids):
-        person = uow.people.find(workspace.id, uid)
+        workspace, user_id = resolve(uid)
+        person = uow.people.find(workspace.id, user_id)
         manager = uow.teams.manager_of(person.id) if person is not None else None
         if person is None or manager is None:
             missing.append(Member(uid, person.display_name or uid if person else uid))
@@ -148,7 +204,7 @@ def add_members(
 ) -> TeamChange:
     _require_admin(actor, admins)
     me = resolve_person(uow, actor)
-    return _assign(uow, me.workspace, manager_id, member_ids)
+    return _assign(uow, resolver(uow, lambda: me.workspace), manager_id, member_ids)
 
 
 def remove_members(
@@ -156,7 +212,7 @@ def remove_members(
 ) -> TeamChange:
     _require_admin(actor, admins)
     me = resolve_person(uow, actor)
-    return _remove(uow, me.workspace, member_ids)
+    return _remove(uow, resolver(uow, lambda: me.workspace), member_ids)
 
 
 def list_teams(uow: UnitOfWork, actor: Actor, admins: Collection[str]) -> TeamListing:
@@ -199,11 +255,13 @@ def find_workspace(uow: UnitOfWork, external_id: str | None) -> Workspace:
 def cli_add(
     uow: UnitOfWork, workspace: str | None, manager_id: str, member_ids: Sequence[str]
 ) -> TeamChange:
-    return _assign(uow, find_workspace(uow, workspace), manager_id, member_ids)
+    return _assign(
+        uow, resolver(uow, lambda: find_workspace(uow, workspace)), manager_id, member_ids
+    )
 
 
 def cli_remove(uow: UnitOfWork, workspace: str | None, member_ids: Sequence[str]) -> TeamChange:
-    return _remove(uow, find_workspace(uow, workspace), member_ids)
+    return _remove(uow, resolver(uow, lambda: find_workspace(uow, workspace)), member_ids)
 
 
 def cli_list(uow: UnitOfWork, workspace: str | None) -> tuple[str, tuple[Team, ...]]:

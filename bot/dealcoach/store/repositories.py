@@ -184,6 +184,20 @@ class PersonRepo(_Repo):
         """Delete these people and everything that is theirs (a privacy request)."""
         return forget_people(self.session, people)
 
+    def service_url_in(self, workspace_id: int) -> str | None:
+        """A Teams service URL someone's stored chat reference in this workspace (tenant)
+        names: what opening a 1:1 chat with a person who never wrote to the bot needs."""
+        refs = self.session.scalars(
+            select(Person.teams_conversation_ref)
+            .where(Person.workspace_id == workspace_id, Person.teams_conversation_ref.is_not(None))
+            .order_by(Person.updated_at.desc())
+            .limit(20)
+        )
+        for ref in refs:
+            if isinstance(ref, dict) and ref.get("serviceUrl"):
+                return str(ref["serviceUrl"])
+        return None
+
     def in_workspace(self, workspace_id: int) -> list[Person]:
         return list(
             self.session.scalars(
@@ -198,9 +212,11 @@ class PersonRepo(_Repo):
 class TeamRepo(_Repo):
     def assign(self, manager: Person, member: Person) -> int | None:
         """Make `manager` the manager of `member` (a member has at most one manager: an
-        earlier manager is replaced). Returns the previous manager's person id, if any."""
-        if manager.workspace_id != member.workspace_id:
-            raise ValueError("manager and member must be in the same workspace")
+        earlier manager is replaced). Returns the previous manager's person id, if any.
+
+        The manager may be in another workspace or on another platform (a manager in Slack
+        with reps in Teams): the membership row belongs to the *member's* workspace, so the
+        unique (workspace_id, member_id) still means one manager per member everywhere."""
         if manager.id == member.id:
             raise ValueError("a person cannot manage themselves")
         existing = self.session.scalars(
@@ -275,14 +291,18 @@ class TeamRepo(_Repo):
         return list(self.session.scalars(query))
 
     def memberships(self, workspace_id: int) -> list[tuple[Person, Person]]:
-        """(manager, member) pairs of a workspace, grouped by manager."""
+        """(manager, member) pairs with the member or the manager in this workspace (so a
+        team spanning workspaces shows in both), grouped by manager."""
         manager = aliased(Person)
         member = aliased(Person)
         rows = self.session.execute(
             select(manager, member)
             .join(TeamMembership, TeamMembership.manager_id == manager.id)
             .join(member, TeamMembership.member_id == member.id)
-            .where(TeamMembership.workspace_id == workspace_id)
+            .where(
+                (TeamMembership.workspace_id == workspace_id)
+                | (manager.workspace_id == workspace_id)
+            )
             .order_by(manager.user_id, member.user_id)
         ).all()
         return [(row[0], row[1]) for row in rows]

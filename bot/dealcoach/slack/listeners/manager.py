@@ -78,13 +78,13 @@ def parse_users(words: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _teams(deps: Any) -> AsyncTeamService:
-    return AsyncTeamService(deps.services.async_store, admins=deps.settings.dealcoach_admins)
+    service: AsyncTeamService = deps.services.async_teams  # shared (bootstrap.Services)
+    return service
 
 
 def _digests(deps: Any) -> AsyncDigestService:
-    return AsyncDigestService(
-        deps.services.async_store, default_locale=deps.settings.dealcoach_lang
-    )
+    service: AsyncDigestService = deps.services.async_digests
+    return service
 
 
 def _who(member: Member) -> str:
