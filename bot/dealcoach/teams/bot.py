@@ -32,7 +32,7 @@ from dealcoach.errors import (
     InvalidAnswers,
 )
 from dealcoach.services.actors import Actor
-from dealcoach.teams import cards, commands
+from dealcoach.teams import cards, commands, manager
 from dealcoach.teams.advice import advice_card
 from dealcoach.teams.strings import t
 
@@ -67,6 +67,7 @@ class TeamsBot:
         self.settings = settings
         self.services = services
         self.runtime: TeamsRuntime | None = None
+        self.managers = manager.ManagerCommands(services)
 
     @property
     def reviews(self) -> Any:
@@ -152,7 +153,8 @@ class TeamsBot:
         actor = self.actor(activity)
         locale = await self.remember(context, actor)
         try:
-            await self._command(context, actor, locale, commands.parse(activity.text))
+            command = commands.parse(manager.expand_mentions(activity))
+            await self._command(context, actor, locale, command)
         except DealcoachError as err:
             await context.send_activity(self._user_message(err, locale))
 
@@ -244,9 +246,12 @@ class TeamsBot:
             chosen = await self.reviews.set_locale(actor, command.arg)
             await context.send_activity(t(chosen, "lang.set"))
         elif command.name == "digest":
-            await context.send_activity(await self.digest_reply(actor, locale))
+            reply = await self.managers.digest(actor, locale, command.arg)
+            await context.send_activity(reply if isinstance(reply, str) else _card_message(reply))
+        elif command.name in ("pause", "resume"):
+            await context.send_activity(await self.managers.pause(actor, command.name == "pause"))
         elif command.name == "team":
-            await context.send_activity(await self.team_reply(actor, locale, command))
+            await context.send_activity(await self.managers.team(actor, locale, command))
         elif command.name == "greet":
             await context.send_activity(t(locale, "welcome"))
         else:
@@ -286,20 +291,15 @@ class TeamsBot:
                            if item.status == "completed" else [])
         return cards.history_card(rows, locale, actions)
 
-    async def digest_reply(self, actor: Actor, locale: str) -> str:
-        return t(locale, "digest.unavailable")
-
-    async def team_reply(self, actor: Actor, locale: str, command: commands.Command) -> str:
-        if not actor.is_admin:
-            return t(locale, "team.forbidden")
-        return t(locale, "team.unavailable")
-
     # --- card actions ---------------------------------------------------------------------
 
     async def card_action(self, actor: Actor, locale: str, verb: str,
                           data: Mapping[str, Any]) -> Reply:
         if verb not in cards.VERBS:
             raise BadCard(f"unknown card action {verb!r}")
+        if verb == cards.VERB_NUDGE:  # a reminder's button: start a review of that deal
+            deal = str(data.get("deal_name") or "").strip()[:200] or None
+            return Reply(card=await self.review_card(actor, locale, deal))
         review_id = _review_id(data)
         nonce = str(data.get("nonce") or "")
         if verb == cards.VERB_STEP:

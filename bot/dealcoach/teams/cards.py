@@ -35,7 +35,8 @@ VERB_ADD_PERSON = "dealcoach.add_person"
 VERB_UPDATE = "dealcoach.update"
 VERB_OUTCOME = "dealcoach.outcome"
 VERB_SHARE = "dealcoach.share"
-VERBS = (VERB_STEP, VERB_ADD_PERSON, VERB_UPDATE, VERB_OUTCOME, VERB_SHARE)
+VERB_NUDGE = "dealcoach.nudge_review"  # a reminder's "Review <deal>": starts a review
+VERBS = (VERB_STEP, VERB_ADD_PERSON, VERB_UPDATE, VERB_OUTCOME, VERB_SHARE, VERB_NUDGE)
 
 OUTCOMES = ("won", "lost", "walked_away")
 OUTCOME_INPUT = "dealcoach.outcome"

@@ -11,12 +11,21 @@ import re
 from dataclasses import dataclass, field
 
 _REVIEW_WORDS = {"dealcoach", "review", "start", "new"}
-_SIMPLE = {"help", "history", "digest", "hi", "hello", "hallo", "hoi"}
+_SIMPLE = {"help", "history", "hi", "hello", "hallo", "hoi"}
+# Manager features (en + nl words): `digest [last|this|YYYY-Www]`, `pause`, `resume`.
+_MANAGER = {
+    "digest": "digest",
+    "overzicht": "digest",
+    "pause": "pause",
+    "pauze": "pause",
+    "resume": "resume",
+    "hervat": "resume",
+}
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # review | help | history | digest | lang | team | greet | unknown
+    name: str  # review | help | history | digest | pause | resume | lang | team | greet | unknown
     arg: str = ""
     args: tuple[str, ...] = field(default_factory=tuple)
 
@@ -46,9 +55,11 @@ def parse(text: str | None) -> Command:
         return Command("greet")
     if word in _SIMPLE:
         return Command(word)
+    if word in _MANAGER:
+        return Command(_MANAGER[word], rest.lower())
     if word in {"lang", "language", "taal"}:
         return Command("lang", rest.lower())
-    if word == "team":
+    if word in {"team", "teams"}:
         parts = tuple(rest.split())
         return Command("team", parts[0].lower() if parts else "", parts[1:])
     return Command("unknown", cleaned)

@@ -1,30 +1,124 @@
-"""Proactive delivery to Teams users (manager digests, shared reviews).
+"""Proactive delivery to Teams users (manager digests, review reminders, shared reviews).
 
-`TeamsNotifier` is the Teams side of the digest's notifier interface: given a recipient's
-stored conversation reference it continues that personal chat (`continue_conversation`);
-for someone who never wrote to the bot it opens a 1:1 chat (`create_conversation`, needs the
-tenant's service URL) and returns the new reference so the caller can store it.
-
-(The digest module's `Notifier` protocol is not defined yet; `send` takes the recipient's
-reference and ids plus the message as Teams markdown and/or an Adaptive Card.)
+`TeamsNotifier` is the Teams side of the digest's notifier interface (`digest.notifier`:
+`Notifier.send_digest`, `NudgeNotifier.send_nudge`): given a recipient's stored conversation
+reference it continues that personal chat (`continue_conversation`); for someone who never
+wrote to the bot it opens a 1:1 chat (`create_conversation`, with the tenant's service URL
+taken from anyone else's stored reference in that tenant) and stores the new reference so
+the next message continues it. The recipient's contact comes from the people service (no
+SQL here). Anything that still fails after `attempts` tries raises `DeliveryError`: the
+digest's delivery records the failure and the next run sends it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from dealcoach.errors import DeliveryError
 from dealcoach.teams import cards
 
 if TYPE_CHECKING:
+    from dealcoach.digest.compose import DigestModel, PersonRef
+    from dealcoach.digest.nudges import NudgeModel, RenderedNudge
+    from dealcoach.digest.render import RenderedDigest
+    from dealcoach.services.people import AsyncContacts
     from dealcoach.teams.runtime import TeamsRuntime
+
+log = logging.getLogger("dealcoach.teams")
+
+# Teams throttles a bot per conversation and per tenant; a Monday batch is paced per tenant.
+POST_INTERVAL = 0.25
+ATTEMPTS = 2
+BACKOFF = 1.0
 
 
 class TeamsNotifier:
     platform = "teams"
 
-    def __init__(self, runtime: TeamsRuntime) -> None:
+    def __init__(
+        self,
+        runtime: TeamsRuntime,
+        contacts: AsyncContacts | None = None,
+        *,
+        interval: float = POST_INTERVAL,
+        attempts: int = ATTEMPTS,
+        backoff: float = BACKOFF,
+    ) -> None:
         self.runtime = runtime
+        self._contacts = contacts
+        self.interval = interval
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    @property
+    def contacts(self) -> AsyncContacts:
+        if self._contacts is None:
+            from dealcoach.services.people import AsyncContacts
+
+            self._contacts = AsyncContacts(self.runtime.services.async_store.run)
+        return self._contacts
+
+    # --- digest.notifier ------------------------------------------------------------------
+
+    async def send_digest(
+        self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
+    ) -> None:
+        from dealcoach.teams.digest_cards import digest_card
+
+        await self.deliver(manager, digest_card(rendered, locale=digest.locale))
+
+    async def send_nudge(
+        self, person: PersonRef, nudge: NudgeModel, rendered: RenderedNudge
+    ) -> None:
+        from dealcoach.teams.digest_cards import nudge_card
+
+        await self.deliver(person, nudge_card(nudge, rendered))
+
+    async def deliver(self, person: PersonRef, card: dict[str, Any]) -> None:
+        """One card to one person: their stored chat, else a new 1:1 chat (then stored)."""
+        if person.platform != "teams":
+            raise DeliveryError(f"{person.user_id} is not a Teams user ({person.platform})")
+        contact = await self.contacts.teams_contact(person.person_id)
+        if contact is None:
+            raise DeliveryError(f"{person.user_id} is not known any more")
+        lock = self._locks.setdefault(contact.tenant_id, asyncio.Lock())
+        async with lock:
+            wait = self._last.get(contact.tenant_id, 0.0) + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                created = await self._with_retries(
+                    lambda: self.send(
+                        reference=contact.reference,
+                        user_id=contact.user_id,
+                        card=card,
+                        service_url=contact.service_url,
+                        tenant_id=contact.tenant_id,
+                    )
+                )
+            finally:
+                self._last[contact.tenant_id] = time.monotonic()
+        if created is not None:
+            await self.contacts.store_reference(person.person_id, created)
+
+    async def _with_retries(self, call: Any) -> dict[str, Any] | None:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                result: dict[str, Any] | None = await call()
+                return result
+            except DeliveryError as exc:
+                if attempt == self.attempts:
+                    raise
+                log.info("Teams delivery failed (attempt %d), retrying: %s", attempt, exc)
+                await asyncio.sleep(self.backoff * attempt)
+        return None  # not reached
+
+    # --- the lower level ------------------------------------------------------------------
 
     async def send(
         self,

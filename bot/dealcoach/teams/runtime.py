@@ -160,11 +160,18 @@ class TeamsRuntime:
         except pydantic.ValidationError as exc:
             raise DeliveryError(f"stored Teams conversation reference is unusable: {exc}") from None
         sent: list[str | None] = []
+        failed: list[Exception] = []
 
         async def callback(context: TurnContext) -> None:
             # A new message in the chat, not a reply to the synthetic continuation event.
             context.activity.id = None
-            response = await context.send_activity(activity)
+            try:
+                response = await context.send_activity(activity)
+            except Exception as exc:
+                # Kept here, not raised into the turn: the adapter's turn-error handler would
+                # swallow it (and try to apologise in the very chat that just failed).
+                failed.append(exc)
+                return
             sent.append(response.id if response else None)
 
         try:
@@ -174,6 +181,8 @@ class TeamsRuntime:
             )
         except Exception as exc:  # the SDK raises plain exceptions for HTTP failures
             raise DeliveryError(f"Teams did not accept the message: {exc}") from exc
+        if failed:
+            raise DeliveryError(f"Teams did not accept the message: {failed[0]}") from failed[0]
         return sent[0] if sent else None
 
     async def create_personal_conversation(

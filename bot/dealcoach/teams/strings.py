@@ -44,14 +44,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "history.draft": "draft",
         "lang.set": "Language set to English.",
         "lang.usage": "Usage: **lang en** or **lang nl**.",
-        "digest.none": "No digest for you: nobody reports to you in dealcoach yet.",
-        "digest.unavailable": "Digests are not available in this installation yet.",
-        "team.forbidden": "Only dealcoach admins can change teams.",
-        "team.usage": "Usage: **team add** *manager-id* *member-id*, **team remove** *manager-id* *member-id*, **team list**.",
-        "team.unavailable": "Team management is not available in this installation yet.",
-        "team.added": "{member} now reports to {manager}.",
-        "team.removed": "{member} no longer reports to {manager}.",
-        "team.empty": "No teams yet.",
+        "digest.title": "Weekly digest",
+        "digest.usage": "Usage: **digest**, **digest last**, **digest this** or **digest 2026-W47**.",
+        "nudge.start": "Start review",
+        "team.forbidden": "Only dealcoach admins (the ids in DEALCOACH_ADMINS) can change teams.",
+        "team.usage": "Usage: **team add** @manager @member…, **team remove** @member…, **team list**. Instead of a mention: an id, or `slack:U123` / `teams:<id>` for someone on another platform.",
+        "team.unknown_mention": "I could not tell who {name} is; use their id instead.",
         "error.apology": "Sorry, something went wrong on our side. Your answers so far are saved; write **dealcoach** to continue.",
         "error.not_yours": "That review belongs to someone else.",
         "error.bad_card": "That card could not be read. Write **dealcoach** to continue your review.",
@@ -61,7 +59,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "help.body": (
             "- **dealcoach** or **review** *deal name* — review a deal step by step and get advice\n"
             "- **history** — your last reviews\n"
-            "- **digest** — this week's digest of your team (managers)\n"
+            "- **digest** [last|this|2026-W47] — your team's weekly digest (managers; others: your own reviews)\n"
+            "- **pause** / **resume** — turn weekly review reminders off or on\n"
+            "- **team** — who reports to whom (**team add** / **team remove**: admins)\n"
             "- **lang en** / **lang nl** — the language I use with you\n"
             "- **help** — this message"
         ),
@@ -101,14 +101,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "history.draft": "concept",
         "lang.set": "Taal ingesteld op Nederlands.",
         "lang.usage": "Gebruik: **lang en** of **lang nl**.",
-        "digest.none": "Geen overzicht voor jou: er rapporteert nog niemand aan je in dealcoach.",
-        "digest.unavailable": "Overzichten zijn in deze installatie nog niet beschikbaar.",
-        "team.forbidden": "Alleen dealcoach-beheerders kunnen teams wijzigen.",
-        "team.usage": "Gebruik: **team add** *manager-id* *lid-id*, **team remove** *manager-id* *lid-id*, **team list**.",
-        "team.unavailable": "Teambeheer is in deze installatie nog niet beschikbaar.",
-        "team.added": "{member} rapporteert nu aan {manager}.",
-        "team.removed": "{member} rapporteert niet meer aan {manager}.",
-        "team.empty": "Nog geen teams.",
+        "digest.title": "Weekoverzicht",
+        "digest.usage": "Gebruik: **digest**, **digest last**, **digest this** of **digest 2026-W47**.",
+        "nudge.start": "Review starten",
+        "team.forbidden": "Alleen dealcoach-beheerders (de ids in DEALCOACH_ADMINS) kunnen teams wijzigen.",
+        "team.usage": "Gebruik: **team add** @manager @lid…, **team remove** @lid…, **team list**. In plaats van een vermelding: een id, of `slack:U123` / `teams:<id>` voor iemand op een ander platform.",
+        "team.unknown_mention": "Ik kon niet zien wie {name} is; gebruik hun id.",
         "error.apology": "Sorry, er ging bij ons iets mis. Je antwoorden tot nu toe zijn bewaard; schrijf **dealcoach** om verder te gaan.",
         "error.not_yours": "Die review is van iemand anders.",
         "error.bad_card": "Die kaart kon ik niet lezen. Schrijf **dealcoach** om verder te gaan met je review.",
@@ -118,7 +116,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "help.body": (
             "- **dealcoach** of **review** *dealnaam* — review een deal stap voor stap en krijg advies\n"
             "- **history** — je laatste reviews\n"
-            "- **digest** — het weekoverzicht van je team (managers)\n"
+            "- **digest** [last|this|2026-W47] — het weekoverzicht van je team (managers; anderen: je eigen reviews)\n"
+            "- **pause** / **resume** — wekelijkse reviewherinneringen uit of aan\n"
+            "- **team** — wie aan wie rapporteert (**team add** / **team remove**: beheerders)\n"
             "- **lang en** / **lang nl** — de taal die ik met je spreek\n"
             "- **help** — dit bericht"
         ),
