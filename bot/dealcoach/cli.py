@@ -497,10 +497,22 @@ def digest_send_command(week: str | None) -> None:
 
         notifiers["slack"] = SlackNotifier(make_client(settings))
     services = build_services(settings)
+    runner = DbRunner(services.store)
+    if settings.teams_enabled:  # proactive cards through the Bot Connector
+        from dealcoach.teams import sdk_available
+
+        if sdk_available():
+            from dealcoach.services.people import AsyncContacts
+            from dealcoach.teams.notifier import TeamsNotifier
+            from dealcoach.teams.runtime import TeamsRuntime
+
+            settings.require_teams()
+            runtime = TeamsRuntime.create(settings, services)
+            notifiers["teams"] = TeamsNotifier(runtime, AsyncContacts(runner))
     try:
         report = asyncio.run(
             send_digests(
-                DbRunner(services.store),
+                runner,
                 notifiers,
                 week=chosen,
                 default_locale=settings.dealcoach_lang,
@@ -514,7 +526,8 @@ def digest_send_command(week: str | None) -> None:
         click.echo(f"  {user}: {error}", err=True)
     if report.no_notifier:
         click.echo(
-            f"  no notifier for {', '.join(report.no_notifier)} (SLACK_BOT_TOKEN unset, or Teams)",
+            f"  no notifier for {', '.join(report.no_notifier)} "
+            "(SLACK_BOT_TOKEN unset, or Teams not configured / dealcoach[teams] not installed)",
             err=True,
         )
     if report.failed:

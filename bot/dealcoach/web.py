@@ -70,9 +70,19 @@ def create_app(
             from dealcoach.slack.socket import start_socket_mode
 
             holder["socket"] = await start_socket_mode(settings, bolt, metrics)
+        if settings.dealcoach_scheduler:
+            # Weekly digests, catch-up/retries and reminders (every replica may run it:
+            # delivery claims each manager's week in the database).
+            from dealcoach.digest.scheduler import start_scheduler
+
+            holder["scheduler"] = start_scheduler(services, digest_notifiers(app, bolt))
+            app.state.digest_scheduler = holder["scheduler"]
         try:
             yield
         finally:
+            scheduler = holder.pop("scheduler", None)
+            if scheduler is not None:
+                scheduler.shutdown()
             socket = holder.pop("socket", None)
             if socket is not None:
                 await socket.close_async()
@@ -149,6 +159,25 @@ def create_app(
     # ----------------------------------------------------------------------------------
 
     return app
+
+
+def digest_notifiers(app: FastAPI, bolt: AsyncApp) -> dict[str, Any]:
+    """How the scheduler reaches managers: Slack (the bot token's client, or each
+    workspace's own in OAuth mode) and Teams when its adapter is mounted."""
+    from dealcoach.slack.notifier import SlackNotifier
+
+    client_for = getattr(app.state, "slack_client_for", None)
+    notifiers: dict[str, Any] = {
+        "slack": SlackNotifier(client_for=client_for)
+        if client_for is not None
+        else SlackNotifier(bolt.client)
+    }
+    runtime = getattr(app.state, "teams", None)
+    if runtime is not None:
+        from dealcoach.teams.notifier import TeamsNotifier
+
+        notifiers["teams"] = TeamsNotifier(runtime)
+    return notifiers
 
 
 async def read_body_within(request: Request, limit: int) -> bool:

@@ -418,3 +418,28 @@ def test_pause_and_resume_turn_reminders_off_and_on(
     assert paused() and "**resume**" in rita.texts()[-1]
     rita.say("resume")
     assert not paused() and "reminders are on again" in rita.texts()[-1]
+
+
+# --- the server's scheduler -----------------------------------------------------------------
+
+
+def test_the_server_runs_the_digest_scheduler_with_slack_and_teams_notifiers(
+    migrated_url: str, connector: ConnectorStub
+) -> None:
+    from dealcoach.bootstrap import build_services
+    from dealcoach.web import create_app
+
+    settings = make_settings(migrated_url, dealcoach_scheduler=True)
+    services = build_services(settings, migrate_sqlite=False)
+    server = LiveServer(lambda: create_app(settings, services)).start()
+    try:
+        scheduler = server.app.state.digest_scheduler
+        assert set(scheduler.notifiers) == {"slack", "teams"}
+        assert isinstance(scheduler.notifiers["teams"], TeamsNotifier)
+        assert scheduler.scheduler.running
+        jobs = {job.id for job in scheduler.scheduler.get_jobs()}
+        assert {"digest-sync", "digest-catch-up", "nudges"} <= jobs
+    finally:
+        server.stop()
+        services.close()
+    assert not scheduler.scheduler.running  # shut down with the app
