@@ -191,10 +191,36 @@ def test_reviews_from_teams_and_slack_reps_reach_their_managers_digest_once(
     # Ops link people across platforms: Mark (Teams) manages Rita (Teams) and a Slack rep;
     # a Slack manager manages Ray (Teams).
     env = {"DATABASE_URL": migrated_url}
-    assert cli(monkeypatch, tmp_path, "team", "add", "--manager", "teams:aad-mark",
-               "--member", "teams:aad-rita", "--member", f"slack:{SLACK_REP}", **env) == 0
-    assert cli(monkeypatch, tmp_path, "team", "add", "--manager", "slack:T0ACME:UBOSS",
-               "--member", "teams:tenant-1:aad-ray", **env) == 0
+    assert (
+        cli(
+            monkeypatch,
+            tmp_path,
+            "team",
+            "add",
+            "--manager",
+            "teams:aad-mark",
+            "--member",
+            "teams:aad-rita",
+            "--member",
+            f"slack:{SLACK_REP}",
+            **env,
+        )
+        == 0
+    )
+    assert (
+        cli(
+            monkeypatch,
+            tmp_path,
+            "team",
+            "add",
+            "--manager",
+            "slack:T0ACME:UBOSS",
+            "--member",
+            "teams:tenant-1:aad-ray",
+            **env,
+        )
+        == 0
+    )
 
     # Composed through the digest service: Mark's digest holds both platforms' reviews.
     from dealcoach.bootstrap import build_services
@@ -236,9 +262,9 @@ def test_reviews_from_teams_and_slack_reps_reach_their_managers_digest_once(
 # --- proactive delivery ----------------------------------------------------------------------
 
 
-def _mark_and_rita(live: LiveServer, connector: ConnectorStub, url: str) -> tuple[
-    TeamsUser, TeamsUser
-]:
+def _mark_and_rita(
+    live: LiveServer, connector: ConnectorStub, url: str
+) -> tuple[TeamsUser, TeamsUser]:
     mark = user(live, connector, "mark", "Mark Manager")
     rita = user(live, connector, "rita", "Rita Rep")
     teams_review(rita, "Acme renewal")
@@ -307,11 +333,19 @@ async def test_a_reminder_card_starts_a_review_of_its_deal(
     greet(rita)
     with services.store.unit_of_work() as uow:
         person = uow.session.scalars(select(Person).where(Person.user_id == "aad-rita")).one()
-        ref = PersonRef(person_id=person.id, platform="teams", workspace_id="tenant-1",
-                        user_id="aad-rita", display_name="Rita Rep")
-    nudge = NudgeModel(recipient=ref, week=str(this_week()), eligible=1,
-                       deals=(NudgeDeal(deal_id=1, deal_name="Acme <renewal>", stage="closing",
-                                        days=20),))
+        ref = PersonRef(
+            person_id=person.id,
+            platform="teams",
+            workspace_id="tenant-1",
+            user_id="aad-rita",
+            display_name="Rita Rep",
+        )
+    nudge = NudgeModel(
+        recipient=ref,
+        week=str(this_week()),
+        eligible=1,
+        deals=(NudgeDeal(deal_id=1, deal_name="Acme <renewal>", stage="closing", days=20),),
+    )
     connector.clear()
     await TeamsNotifier(live.app.state.teams).send_nudge(ref, nudge, render_nudge(nudge))
     [sent] = cards_to(connector, rita)
@@ -367,12 +401,18 @@ def test_team_changes_are_refused_for_non_admins_and_made_for_admins(
         "text": "<at>Mark Manager</at>",
         "mentioned": {"id": "29:mark", "name": "Mark Manager", "aadObjectId": "aad-mark"},
     }
-    bot_mention = {"type": "mention", "text": "<at>dealcoach</at>",
-                   "mentioned": {"id": "28:dealcoach-bot", "name": "dealcoach"}}
+    bot_mention = {
+        "type": "mention",
+        "text": "<at>dealcoach</at>",
+        "mentioned": {"id": "28:dealcoach-bot", "name": "dealcoach"},
+    }
 
     def team_add(person: TeamsUser) -> str:
-        activity = person.activity("message", text="team add <at>Mark Manager</at> aad-rita",
-                                   entities=[bot_mention, mention])
+        activity = person.activity(
+            "message",
+            text="team add <at>Mark Manager</at> aad-rita",
+            entities=[bot_mention, mention],
+        )
         assert person.post(activity).status_code in (200, 202)
         return person.texts()[-1]
 
@@ -409,8 +449,11 @@ def test_pause_and_resume_turn_reminders_off_and_on(
         store = Store(migrated_url)
         try:
             with store.unit_of_work() as uow:
-                return bool(uow.session.scalar(
-                    select(Person.nudges_paused).where(Person.user_id == "aad-rita")))
+                return bool(
+                    uow.session.scalar(
+                        select(Person.nudges_paused).where(Person.user_id == "aad-rita")
+                    )
+                )
         finally:
             store.dispose()
 
@@ -443,3 +486,21 @@ def test_the_server_runs_the_digest_scheduler_with_slack_and_teams_notifiers(
         server.stop()
         services.close()
     assert not scheduler.scheduler.running  # shut down with the app
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "arg", "args"),
+    [
+        ("digest", "digest", "", ()),
+        ("digest LAST", "digest", "last", ()),
+        ("dealcoach digest 2026-W47", "digest", "2026-w47", ()),
+        ("overzicht this", "digest", "this", ()),
+        ("pause", "pause", "", ()),
+        ("hervat", "resume", "", ()),
+        ("team add aad-Mark slack:U1", "team", "add", ("aad-Mark", "slack:U1")),
+    ],
+)
+def test_manager_commands_are_parsed(text: str, name: str, arg: str, args: tuple[str, ...]) -> None:
+    from dealcoach.teams import commands
+
+    assert commands.parse(text) == commands.Command(name, arg, args)
