@@ -94,6 +94,7 @@ def test_a_server_killed_between_two_steps_leaves_the_review_to_the_other(
     finally:
         to_first.close()
         to_second.close()
+    slack_api.wait_for("chat.postMessage", 1, timeout=30)  # the DM goes out after the ack
     (advice,) = advice_messages(slack_api)
     assert advice.json_param("metadata")["event_payload"]["recommendation"] == "walk_away"
     kept = stored(migrated, driver.review_id)

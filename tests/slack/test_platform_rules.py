@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from tests.slack.conftest import make_services
 from tests.slack.driver import SCENARIOS, USER, ReviewDriver, advice_messages, sent_view
 from tests.slack.harness import LiveServer, SlackSender
@@ -92,15 +93,24 @@ def test_channel_mention_typed_into_fields_pings_nobody(
     assert header["text"]["type"] == "plain_text"
 
 
+@pytest.mark.parametrize(
+    ("command_text", "shown"),
+    [
+        # Typed literally, Slack HTML-escapes it (should_escape): stored as typed, escaped out.
+        ("&lt;!channel&gt; deal", "&lt;!channel&gt; deal"),
+        # Picked as @channel, Slack sends the special mention: stored as plain "@channel".
+        ("<!channel> deal", "@channel deal"),
+    ],
+)
 def test_channel_mention_in_a_deal_name_is_escaped_in_the_resume_prompt(
-    slack: SlackSender, slack_api: MockSlackWebApi
+    slack: SlackSender, slack_api: MockSlackWebApi, command_text: str, shown: str
 ) -> None:
-    slack.command("<!channel> deal")
+    slack.command(command_text)
     slack_api.wait_for("views.update", 1)
     slack.command("")  # the draft is still open: the prompt names it
     prompt = sent_view(slack_api.wait_for("views.update", 2)[-1])
     assert prompt["callback_id"] == "dealcoach_resume"
-    assert "&lt;!channel&gt;" in "\n".join(mrkdwn_texts(prompt["blocks"]))
+    assert shown in "\n".join(mrkdwn_texts(prompt["blocks"]))
     assert "<!channel>" not in "\n".join(mrkdwn_texts(prompt["blocks"]))
 
 
