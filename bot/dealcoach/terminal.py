@@ -28,38 +28,10 @@ from dealcoach.coach.answers import Answers, AnswerValue, validate_answer
 from dealcoach.coach.bank import Question, QuestionBank
 from dealcoach.coach.machine import count_people, next_step
 from dealcoach.errors import InputError, InvalidAnswer
+from dealcoach.ui_text import ui_strings
 
 OnStep = Callable[[Answers], None]
 OnAnswer = Callable[[Answers], None]  # called with every answer so far, after each answer
-
-_UI: dict[str, dict[str, str]] = {
-    "en": {
-        "welcome": "Deal review. Enter keeps the value in [brackets] or skips, ? shows help, "
-        "Ctrl-C stops.",
-        "choose": "number",
-        "choose_many": "numbers, e.g. 1,3",
-        "required": "This one is required.",
-        "add_person": "Add another decision-maker?",
-        "yes_no": "y/N",
-        "yes": "y,yes,j,ja",
-        "no_help": "No extra help for this question.",
-        "bad_number": "Pick a number from 1 to {n}.",
-        "done": "Thanks, that's everything. Here is your advice.",
-    },
-    "nl": {
-        "welcome": "Dealreview. Enter houdt de waarde tussen [haakjes] of slaat over, "
-        "? toont uitleg, Ctrl-C stopt.",
-        "choose": "nummer",
-        "choose_many": "nummers, bv. 1,3",
-        "required": "Deze vraag is verplicht.",
-        "add_person": "Nog een beslisser toevoegen?",
-        "yes_no": "j/N",
-        "yes": "j,ja,y,yes",
-        "no_help": "Geen extra uitleg bij deze vraag.",
-        "bad_number": "Kies een nummer van 1 tot {n}.",
-        "done": "Bedankt, dat was alles. Hier is je advies.",
-    },
-}
 
 
 class ReviewInterrupted(Exception):
@@ -134,7 +106,8 @@ class _Review:
         self.on_step = on_step
         self.on_answer = on_answer
         self.defaults = defaults
-        self.ui = _UI.get(bank.locale, _UI["en"])
+        tables = ui_strings("terminal")  # prompts/<locale>/terminal.yaml
+        self.ui = tables.get(bank.locale, tables["en"])
 
     def run(self) -> Answers:
         try:
