@@ -48,6 +48,34 @@ class TeamChange:
     removed: tuple[Member, ...] = ()
     not_member: tuple[Member, ...] = ()
 
+    def describe(self, locale: str, who: Callable[[Member], str]) -> list[str]:
+        """The change in words, one line each; `who` renders a person for the platform
+        (a Slack mention, an escaped Teams name)."""
+        # Local import: the wording lives with the digest's strings (prompts/<locale>/digest/).
+        from dealcoach.digest.render import text
+
+        manager = who(self.manager) if self.manager is not None else "-"
+        lines: list[str] = []
+        if self.added:
+            members = ", ".join(who(m) for m in self.added)
+            lines.append(text(locale, "team_added", members=members, manager=manager))
+        for member, previous in self.moved:
+            lines.append(
+                text(
+                    locale,
+                    "team_moved",
+                    member=who(member),
+                    previous=who(previous),
+                    manager=manager,
+                )
+            )
+        if self.removed:
+            lines.append(
+                text(locale, "team_removed", members=", ".join(who(m) for m in self.removed))
+            )
+        lines.extend(text(locale, "team_not_member", member=who(m)) for m in self.not_member)
+        return lines
+
 
 @dataclass(frozen=True)
 class Team:

@@ -100,23 +100,7 @@ def _who(member: Member) -> str:
 
 
 def _change(change: TeamChange, locale: str) -> str:
-    lines: list[str] = []
-    manager = _who(change.manager) if change.manager is not None else "-"
-    if change.added:
-        members = ", ".join(_who(m) for m in change.added)
-        lines.append(dtext(locale, "team_added", members=members, manager=manager))
-    for member, previous in change.moved:
-        lines.append(
-            dtext(
-                locale, "team_moved", member=_who(member), previous=_who(previous), manager=manager
-            )
-        )
-    if change.removed:
-        members = ", ".join(_who(m) for m in change.removed)
-        lines.append(dtext(locale, "team_removed", members=members))
-    for member in change.not_member:
-        lines.append(dtext(locale, "team_not_member", member=_who(member)))
-    return "\n\n".join(lines) or t(locale, "team.usage")
+    return "\n\n".join(change.describe(locale, _who)) or t(locale, "team.usage")
 
 
 def _listing(listing: TeamListing, locale: str) -> str:

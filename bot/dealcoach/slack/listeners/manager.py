@@ -21,6 +21,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from dealcoach.coach.markup import escape_slack
 from dealcoach.digest.render import text as dtext
 from dealcoach.errors import InputError
 from dealcoach.services.digests import AsyncDigestService
@@ -88,7 +89,7 @@ def _digests(deps: Any) -> AsyncDigestService:
 
 
 def _who(member: Member) -> str:
-    return f"<@{member.user_id}>" if _USER_ID.match(member.user_id) else member.name
+    return f"<@{member.user_id}>" if _USER_ID.match(member.user_id) else escape_slack(member.name)
 
 
 async def handle(
@@ -136,23 +137,7 @@ async def team_command(deps: Any, actor: Any, locale: str, arg: str) -> str:
 
 
 def _change(change: TeamChange, locale: str) -> str:
-    lines: list[str] = []
-    if change.added and change.manager is not None:
-        members = ", ".join(_who(m) for m in change.added)
-        lines.append(dtext(locale, "team_added", members=members, manager=_who(change.manager)))
-    for member, previous in change.moved:
-        manager = _who(change.manager) if change.manager else "-"
-        lines.append(
-            dtext(
-                locale, "team_moved", member=_who(member), previous=_who(previous), manager=manager
-            )
-        )
-    if change.removed:
-        members = ", ".join(_who(m) for m in change.removed)
-        lines.append(dtext(locale, "team_removed", members=members))
-    for member in change.not_member:
-        lines.append(dtext(locale, "team_not_member", member=_who(member)))
-    return "\n".join(lines) or dtext(locale, "team_usage")
+    return "\n".join(change.describe(locale, _who)) or dtext(locale, "team_usage")
 
 
 def _listing(listing: Any, locale: str) -> str:
