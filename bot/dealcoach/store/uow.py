@@ -21,8 +21,9 @@ Database outages and a missing schema surface as `dealcoach.errors.StoreUnavaila
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, exc, text
@@ -131,6 +132,22 @@ class AsyncStore:
         self.url = url
         self.engine = engine if engine is not None else make_async_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and every transaction here is BEGIN IMMEDIATE.
+        # Left to SQLite, waiting transactions poll its busy handler with growing sleeps and
+        # the unlucky ones starve past Slack's 3 s; queueing them on a FIFO lock in the
+        # process serves them in arrival order without sleeping. (Other processes on the
+        # same file still meet the busy timeout.)
+        self._serial: asyncio.Lock | None = (
+            asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        )
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        if self._serial is None:
+            yield
+            return
+        async with self._serial:
+            yield
 
     async def run(
         self, fn: Callable[Concatenate[UnitOfWork, P], T], *args: P.args, **kwargs: P.kwargs
@@ -146,7 +163,7 @@ class AsyncStore:
 
         session: AsyncSession
         try:
-            async with self._sessions() as session:
+            async with self._turn(), self._sessions() as session:
                 try:
                     return await session.run_sync(call)
                 finally:
