@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 for _path in (ROOT, ROOT / "bot"):
@@ -282,19 +283,9 @@ def table(results: list[Result], users: int, seconds: float) -> str:
 
 
 def write_section(path: Path, text: str) -> None:
-    section = (
-        f"{MARK_BEGIN}\n## Full reviews per second (SQLite, PostgreSQL, bare Bolt)\n\n"
-        f"`python -m benchmarks.load`\n\n{text}\n{MARK_END}\n"
-    )
-    old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(MARK_BEGIN) + r".*?" + re.escape(MARK_END) + r"\n?", re.S)
-    new = (
-        pattern.sub(lambda _: section, old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + section
-    )
-    path.write_text(new, "utf-8")
-
+    title = "## Full reviews per second (SQLite, PostgreSQL, bare Bolt)"
+    body = f"{title}\n\n`python -m benchmarks.load`\n\n{text}"
+    replace_section(path, MARK_BEGIN, MARK_END, body)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -33,6 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmarks import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "benchmark-signing-secret-0123456789"
@@ -346,19 +347,8 @@ def table(results: list[Result], users: int) -> str:
 
 
 def write_section(path: Path, text: str) -> None:
-    section = (
-        f"{MARK_BEGIN}\n## Slack: slash-command acknowledgement\n\n"
-        f"`python -m benchmarks.slack_ack`\n\n{text}\n{MARK_END}\n"
-    )
-    old = path.read_text("utf-8") if path.exists() else "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(MARK_BEGIN) + r".*?" + re.escape(MARK_END) + r"\n?", re.S)
-    new = (
-        pattern.sub(lambda _: section, old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + section
-    )
-    path.write_text(new, "utf-8")
-
+    body = f"## Slack: slash-command acknowledgement\n\n`python -m benchmarks.slack_ack`\n\n{text}"
+    replace_section(path, MARK_BEGIN, MARK_END, body)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(

@@ -28,7 +28,7 @@ from dealcoach.coach.assessment import (
 )
 from dealcoach.coach.bank import ADVICE_TEMPLATES, QuestionBank, load_bank
 from dealcoach.coach.machine import named_people
-from dealcoach.coach.markup import ESCAPERS, Flavor, make_env
+from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
 from dealcoach.errors import ContentError
 
 NEXT_ACTIONS = 3
@@ -349,7 +349,7 @@ def render_advice(
             path = str(bank.advice_dir / f"{name}.j2")
             raise ContentError(path, f"template error: {exc}") from None
         title = str(getattr(module, "title", "")).strip()
-        rendered[name] = (title, _tidy(str(module)))
+        rendered[name] = (title, tidy(str(module)))
     escaper = ESCAPERS[flavor]
     sections = [
         RenderedSection(id=name, title=title, body=body)
@@ -368,17 +368,6 @@ def render_advice(
         next_steps=[escaper(step) for step in model.next_actions + model.more_steps],
         fallback=fallback,
     )
-
-
-def _tidy(text: str) -> str:
-    """Trim trailing spaces and collapse runs of blank lines the templates leave."""
-    lines = [line.rstrip() for line in text.strip().splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if not line and out and not out[-1]:
-            continue
-        out.append(line)
-    return "\n".join(out)
 
 
 def render_text(model: AdviceModel, *, bank: QuestionBank | None = None) -> str:

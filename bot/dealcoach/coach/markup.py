@@ -98,3 +98,13 @@ def make_env(flavor: Flavor, folder: Path | None = None) -> SandboxedEnvironment
     env.filters["esc"] = escape
     env.globals["flavor"] = flavor
     return env
+
+
+def tidy(text: str) -> str:
+    """Trim trailing spaces and collapse runs of blank lines that templates leave behind."""
+    out: list[str] = []
+    for line in (line.rstrip() for line in text.strip().splitlines()):
+        if not line and out and not out[-1]:
+            continue
+        out.append(line)
+    return "\n".join(out)

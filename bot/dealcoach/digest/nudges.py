@@ -19,8 +19,9 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, ConfigDict
 
+from dealcoach.coach.markup import tidy
 from dealcoach.digest.compose import PersonRef, locale_of
-from dealcoach.digest.render import _env, _tidy, text
+from dealcoach.digest.render import _env, text
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.errors import ContentError
 from dealcoach.store import digests as q
@@ -78,7 +79,7 @@ def render_nudge(nudge: NudgeModel) -> RenderedNudge:
             module = _env(flavor, locale).get_template("nudge.j2").make_module(context)
         except jinja2.TemplateError as exc:
             raise ContentError(f"prompts/{locale}/digest/nudge.j2", str(exc)) from None
-        bodies[flavor] = _tidy(str(module))
+        bodies[flavor] = tidy(str(module))
         title = str(getattr(module, "title", "")).strip()
     first = nudge.deals[0].deal_name if nudge.deals else ""
     return RenderedNudge(

@@ -22,7 +22,7 @@ import yaml
 from markupsafe import Markup
 
 from dealcoach.coach.bank import load_bank
-from dealcoach.coach.markup import ESCAPERS, Flavor, make_env
+from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
 from dealcoach.digest.compose import DigestModel
 from dealcoach.digest.weeks import IsoWeek
 from dealcoach.errors import ContentError
@@ -190,16 +190,6 @@ def _env(flavor: Flavor, locale: str) -> jinja2.Environment:
     return env
 
 
-def _tidy(value: str) -> str:
-    lines = [line.rstrip() for line in value.strip().splitlines()]
-    out: list[str] = []
-    for line in lines:
-        if not line and out and not out[-1]:
-            continue
-        out.append(line)
-    return "\n".join(out)
-
-
 def _context(model: DigestModel) -> dict[str, Any]:
     week = IsoWeek.parse(model.week)
     context: dict[str, Any] = {name: getattr(model, name) for name in type(model).model_fields}
@@ -223,7 +213,7 @@ def render_sections(model: DigestModel, flavor: Flavor) -> RenderedSections:
         except jinja2.TemplateError as exc:
             path = str(digest_dir(model.locale) / f"{name}.j2")
             raise ContentError(path, f"template error: {exc}") from None
-        out.append(Section(name, str(getattr(module, "title", "")).strip(), _tidy(str(module))))
+        out.append(Section(name, str(getattr(module, "title", "")).strip(), tidy(str(module))))
     footer = text(model.locale, "footer" if model.kind == "team" else "footer_self")
     return RenderedSections(
         flavor=flavor,
