@@ -36,7 +36,14 @@ def test_the_slash_command_points_at_the_events_route_with_a_usage_hint() -> Non
 
 def test_bot_scopes_cover_what_the_app_calls_and_nothing_broader() -> None:
     scopes = load(render_manifest(URL))["oauth_config"]["scopes"]
-    assert set(scopes["bot"]) == {"commands", "chat:write", "im:write", "users:read", "team:read"}
+    assert set(scopes["bot"]) == {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "team:read",
+        "files:write",
+    }
     assert "user" not in scopes  # no user-token scopes at all
 
 

@@ -10,6 +10,11 @@ answers like Slack does for the methods the app uses: `auth.test`, `views.open` 
 (a `ts`), `chat.postEphemeral`, `users.info` (with `locale` / `tz`), `conversations.open`,
 plus `POST /response_url/<id>` for `respond()`. Anything else answers `{"ok": true}`.
 
+File uploads (slack_sdk's `files_upload_v2`): `files.getUploadURLExternal` answers a file id
+and an `upload_url` on the stand-in itself (`POST /upload/<file_id>`, recorded as method
+`upload` with the raw bytes kept: `uploaded(file_id)`), and `files.completeUploadExternal`
+answers the completed files (`uploads()` lists them with their bytes, channel and thread).
+
 For the OAuth install (multi-workspace): `add_workspace(team_id, code=…, bot_token=…)` makes
 `oauth.v2.access` exchange that code (once, with the client id/secret given to
 `set_app_credentials`, sent as HTTP Basic auth) for that workspace's bot token, and
@@ -90,6 +95,9 @@ class _State:
     workspaces: dict[str, Workspace] = field(default_factory=dict)  # by team id
     used_codes: set[str] = field(default_factory=set)
     revoked: set[str] = field(default_factory=set)
+    pending: dict[str, JSON] = field(default_factory=dict)  # file id → getUploadURLExternal args
+    blobs: dict[str, bytes] = field(default_factory=dict)  # file id → bytes POSTed to /upload/
+    completed: list[JSON] = field(default_factory=list)  # files.completeUploadExternal, in order
 
 
 class MockSlackWebApi:
@@ -174,7 +182,7 @@ class MockSlackWebApi:
         bot_token: str,
         team_name: str | None = None,
         installer: str = "U0INSTALLER",
-        scopes: str = "commands,chat:write,im:write,users:read,team:read",
+        scopes: str = "commands,chat:write,im:write,users:read,team:read,files:write",
     ) -> Workspace:
         ws = Workspace(
             team_id=team_id,
@@ -212,6 +220,20 @@ class MockSlackWebApi:
         with self._state.lock:
             self._state.calls.clear()
             self._state.scripts.clear()
+
+    def uploaded(self, file_id: str) -> bytes | None:
+        """The bytes POSTed to a file's upload URL, if any."""
+        with self._state.lock:
+            return self._state.blobs.get(file_id)
+
+    def uploads(self) -> list[JSON]:
+        """Completed uploads, in order: id, title, filename, alt_txt, channel_id, thread_ts,
+        and the uploaded bytes as `content`."""
+        with self._state.lock:
+            return [
+                {**done, "content": self._state.blobs.get(str(done["id"]))}
+                for done in self._state.completed
+            ]
 
     def response_url(self, name: str = "") -> str:
         return f"{self.base}/response_url/{name or uuid.uuid4().hex[:8]}"
@@ -257,13 +279,19 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         ctype = (self.headers.get("Content-Type") or "").lower()
-        if raw:
+        if split.path.startswith("/upload/"):
+            with self.shared.lock:
+                self.shared.blobs[split.path.rsplit("/", 1)[-1]] = raw
+            params["length"] = len(raw)
+        elif raw:
             if "json" in ctype:
                 params.update(json.loads(raw.decode("utf-8")))
             else:
                 params.update({k: v[-1] for k, v in parse_qs(raw.decode("utf-8")).items()})
         if split.path.startswith("/response_url/"):
             method = "response_url"
+        elif split.path.startswith("/upload/"):
+            method = "upload"
         else:
             method = split.path.rsplit("/", 1)[-1]
         state = self.shared
@@ -395,6 +423,20 @@ class _Handler(BaseHTTPRequestHandler):
                 "ts": f"{int(time.time())}.{seq:06d}",
                 "message": {"text": call.params.get("text", ""), "user": "UBOT"},
             }
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{seq:08d}"
+            with self.shared.lock:
+                self.shared.pending[file_id] = dict(call.params)
+            host, port = self.server.server_address[:2]
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"http://{host!s}:{port}/upload/{file_id}",
+            }
+        if method == "upload":
+            return {"ok": True}
+        if method == "files.completeUploadExternal":
+            return self._complete_upload(call)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{int(time.time())}.{seq:06d}"}
         if method == "conversations.open":
@@ -418,6 +460,28 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             }
         return {"ok": True}
+
+    def _complete_upload(self, call: Call) -> JSON:
+        files = call.json_param("files") or []
+        done: list[JSON] = []
+        with self.shared.lock:
+            for item in files:
+                file_id = str(item.get("id", ""))
+                asked = self.shared.pending.get(file_id)
+                if asked is None or file_id not in self.shared.blobs:
+                    return {"ok": False, "error": "file_not_found"}
+                record = {
+                    "id": file_id,
+                    "title": item.get("title"),
+                    "filename": asked.get("filename"),
+                    "alt_txt": asked.get("alt_txt"),
+                    "length": asked.get("length"),
+                    "channel_id": call.params.get("channel_id"),
+                    "thread_ts": call.params.get("thread_ts"),
+                }
+                self.shared.completed.append(record)
+                done.append({"id": file_id, "title": item.get("title"), "name": record["filename"]})
+        return {"ok": True, "files": done}
 
     def _send(self, status: int, body: JSON, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode("utf-8")

@@ -7,7 +7,8 @@ https://api.slack.com/apps → *Create New App* → *From a manifest*. The check
 
 Scopes are the least the app uses: `commands` (/dealcoach), `chat:write` (advice and digests
 as DMs), `im:write` (open the DM before the first message), `users:read` (time zone and
-locale for digests and language), `team:read` (the workspace name in digests). No email
+locale for digests and language), `team:read` (the workspace name in digests), `files:write`
+(the 8-week trend chart uploaded into the digest's thread). No email
 scope: people are keyed by Slack user id.
 """
 
@@ -25,7 +26,7 @@ APP_NAME = "dealcoach"
 SLASH_COMMAND = "/dealcoach"
 EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "team:read")
+BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "team:read", "files:write")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
 EXAMPLE_URL = "https://dealcoach.example.com"
 

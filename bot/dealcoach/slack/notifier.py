@@ -6,11 +6,18 @@ connections). Messages are paced per workspace — at most one every `interval` 
 Slack's guidance for `chat.postMessage` — so a Monday batch of 200 digests never trips the
 rate limit. A call that still fails raises `DeliveryError`; delivery records it and the next
 run sends it again.
+
+When the 8-week trend has at least two weeks with reviews (`digest.chart.chart_helps`), the
+digest is followed by a PNG chart of it (`trend_chart_png`), uploaded with `files_upload_v2`
+into the digest message's thread (needs the `files:write` scope). The chart is a bonus: a
+failed or slow upload is logged and dropped, never raised, so it can neither fail nor double a
+digest that was already posted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +25,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from dealcoach.digest.chart import chart_alt_text, chart_helps, trend_chart_png
 from dealcoach.digest.compose import DigestModel, PersonRef
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
@@ -26,6 +34,9 @@ from dealcoach.slack import limits
 
 ACTION_NUDGE_REVIEW = "nudge_start_review"
 POST_INTERVAL = 1.0
+CHART_TIMEOUT = 30.0  # seconds for the whole three-step upload
+
+log = logging.getLogger("dealcoach.slack")
 
 
 class SlackNotifier:
@@ -50,18 +61,58 @@ class SlackNotifier:
     async def send_digest(
         self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
     ) -> None:
-        await self._post(
+        channel, ts = await self._post(
             manager,
             text=limits.clip(rendered.text, limits.MESSAGE_TEXT - 200),
             blocks=rendered.blocks,
         )
+        if chart_helps(digest.history) and channel and ts:
+            await self._attach_chart(manager, digest, rendered, channel=channel, thread_ts=ts)
+
+    async def _attach_chart(
+        self,
+        manager: PersonRef,
+        digest: DigestModel,
+        rendered: RenderedDigest,
+        *,
+        channel: str,
+        thread_ts: str,
+    ) -> None:
+        """Upload the trend chart into the digest's thread; log and move on if that fails."""
+        try:
+            png = trend_chart_png(digest.history, digest.locale)
+            trend = next((s for s in rendered.teams.sections if s.id == "trend"), None)
+            title = f"{trend.title if trend else rendered.title} · {digest.week}"
+            client = await self._client_of(manager.workspace_id)
+            await asyncio.wait_for(
+                client.files_upload_v2(
+                    content=png,
+                    filename=f"dealcoach-trend-{digest.week}.png",
+                    title=title,
+                    alt_txt=chart_alt_text(digest.history, digest.locale)[:1000],
+                    channel=channel,
+                    thread_ts=thread_ts,
+                ),
+                timeout=CHART_TIMEOUT,
+            )
+        except Exception as exc:  # the digest is already delivered: never fail it now
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+            log.warning(
+                "digest chart upload failed for %s (%s): %s",
+                manager.user_id,
+                digest.week,
+                error or repr(exc),
+            )
 
     async def send_nudge(
         self, person: PersonRef, nudge: NudgeModel, rendered: RenderedNudge
     ) -> None:
         await self._post(person, text=rendered.text, blocks=nudge_blocks(nudge, rendered))
 
-    async def _post(self, person: PersonRef, *, text: str, blocks: list[dict[str, Any]]) -> None:
+    async def _post(
+        self, person: PersonRef, *, text: str, blocks: list[dict[str, Any]]
+    ) -> tuple[str | None, str | None]:
+        """Post one DM, paced; the (DM channel id, message ts) Slack answered."""
         lock = self._locks.setdefault(person.workspace_id, asyncio.Lock())
         async with lock:
             wait = self._last.get(person.workspace_id, 0.0) + self.interval - time.monotonic()
@@ -69,7 +120,7 @@ class SlackNotifier:
                 await asyncio.sleep(wait)
             try:
                 client = await self._client_of(person.workspace_id)
-                await client.chat_postMessage(
+                response = await client.chat_postMessage(
                     channel=person.user_id,
                     text=text,
                     blocks=blocks,
@@ -83,6 +134,11 @@ class SlackNotifier:
                 raise DeliveryError(f"Slack could not be reached: {exc}") from exc
             finally:
                 self._last[person.workspace_id] = time.monotonic()
+        channel, ts = response.get("channel"), response.get("ts")
+        return (
+            channel if isinstance(channel, str) else None,
+            ts if isinstance(ts, str) else None,
+        )
 
     async def _client_of(self, team_id: str) -> AsyncWebClient:
         if self._client_for is not None:
