@@ -176,3 +176,41 @@ def test_four_schedulers_firing_at_once_send_one_digest_per_manager(
     assert len(reports) == 4
     assert sorted(u for r in reports for u in r.sent) == ["UM1", "UM2"]
     assert _posted(slack_api) == {"UM1": 1, "UM2": 1}
+
+
+class _RecordingNotifier:
+    """A notifier whose follow-up (like Slack's chart upload) notes what the log said then."""
+
+    def __init__(self, store: Store, fail_follow_up: bool = False) -> None:
+        self.store = store
+        self.fail_follow_up = fail_follow_up
+        self.seen_at_follow_up: list[dict[int, tuple[str, int]]] = []
+
+    async def send_digest(self, manager: object, digest: object, rendered: object) -> object:
+        async def follow_up() -> None:
+            self.seen_at_follow_up.append(_statuses(self.store))
+            if self.fail_follow_up:
+                raise RuntimeError("chart upload crashed")
+
+        return follow_up
+
+
+def test_extras_follow_only_after_the_digest_is_recorded_sent(store: Store) -> None:
+    two_teams(store)
+    notifier = _RecordingNotifier(store)
+    report = asyncio.run(send_digests(DbRunner(store), {"slack": notifier}, week=WEEK))
+    assert len(report.sent) == 2
+    # By the time the first extra goes out, its digest is already "sent" in the log.
+    first = notifier.seen_at_follow_up[0]
+    assert ("sent", 1) in first.values()
+
+
+def test_a_crashing_extra_neither_fails_nor_repeats_the_digest(store: Store) -> None:
+    two_teams(store)
+    notifier = _RecordingNotifier(store, fail_follow_up=True)
+    report = asyncio.run(send_digests(DbRunner(store), {"slack": notifier}, week=WEEK))
+    assert len(report.sent) == 2 and report.failed == []  # the crash stopped nobody
+    assert sorted(_statuses(store).values()) == [("sent", 1), ("sent", 1)]
+    again = _RecordingNotifier(store)
+    report = asyncio.run(send_digests(DbRunner(store), {"slack": again}, week=WEEK))
+    assert report.sent == [] and again.seen_at_follow_up == []  # nothing sent twice

@@ -18,6 +18,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
+from dealcoach.digest.render import text
+
 WIDTH, HEIGHT = 640, 240
 MIN_WEEKS_WITH_REVIEWS = 2
 
@@ -47,18 +49,6 @@ _FONT = {  # 3×5 (W: 5×5), rows top to bottom
     "%": ("101", "001", "010", "100", "101"),
 }
 
-_ALT = {
-    "en": (
-        "Last 8 weeks: reviews per week (bars) and win-win share (line). "
-        "Reviews {reviews}. Win-win share {shares}."
-    ),
-    "nl": (
-        "Afgelopen 8 weken: reviews per week (staven) en aandeel win-win (lijn). "
-        "Reviews {reviews}. Aandeel win-win {shares}."
-    ),
-}
-
-
 class TrendPoint(Protocol):
     """What the chart reads of a week (`compose.WeekPoint`)."""
 
@@ -85,7 +75,8 @@ def chart_alt_text(weeks: Sequence[TrendPoint], locale: str) -> str:
         + ("–" if p.win_win_share is None else f"{round(p.win_win_share * 100)}%")
         for p in weeks
     )
-    return _ALT.get(locale, _ALT["en"]).format(reviews=reviews, shares=shares)
+    # Wording in prompts/<locale>/digest/strings.yaml (text.chart_alt).
+    return text(locale, "chart_alt", reviews=reviews, shares=shares)
 
 
 # --- PNG ----------------------------------------------------------------------------------------

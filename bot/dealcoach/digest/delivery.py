@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from dealcoach.digest.compose import DigestModel, compose_team_digests, ref_of_manager
+from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.render import render_digest
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.store import digests as q
@@ -187,27 +188,40 @@ async def send_digests(
         for claim in group:
             digest = digests.get(claim.manager.person_id)
             error: str | None = failure if digest is None else None
+            follow_up: FollowUp | None = None
             if digest is not None:
-                error = await _deliver(notifiers[claim.manager.platform], digest)
+                error, follow_up = await _deliver(notifiers[claim.manager.platform], digest)
             await runner(_finish, claim.run_id, claim.attempts, error)
             if error is None:
                 report.sent.append(claim.manager.user_id)
+                if follow_up is not None:
+                    await _follow_up(follow_up, claim.manager.user_id)
             else:
                 report.failed.append((claim.manager.user_id, error))
     return report
 
 
-async def _deliver(notifier: Any, digest: DigestModel) -> str | None:
-    """Render and send one digest; the error text on failure (None = delivered)."""
+async def _follow_up(follow_up: FollowUp, manager: str) -> None:
+    """A notifier's extras, run once the digest is recorded sent: a failure is logged and
+    neither fails nor repeats the digest, nor stops the other managers' digests."""
+    try:
+        await follow_up()
+    except Exception as exc:
+        log.warning("digest follow-up failed", extra={"manager": manager, "error": str(exc)})
+
+
+async def _deliver(notifier: Any, digest: DigestModel) -> tuple[str | None, FollowUp | None]:
+    """Render and send one digest: (the error text on failure or None, the notifier's
+    follow-up to run once the digest is recorded sent)."""
     try:
         rendered = render_digest(digest)
-        await notifier.send_digest(digest.recipient, digest, rendered)
+        follow_up = await notifier.send_digest(digest.recipient, digest, rendered)
     except Exception as exc:
         log.warning(
             "digest delivery failed", extra={"manager": digest.recipient.user_id, "error": str(exc)}
         )
-        return f"{type(exc).__name__}: {exc}"
-    return None
+        return f"{type(exc).__name__}: {exc}", None
+    return None, follow_up
 
 
 async def retry_failed(

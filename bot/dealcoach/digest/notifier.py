@@ -10,7 +10,12 @@ the next run tries again.
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, TextIO, runtime_checkable
+
+# Extras a notifier sends only once the digest is recorded as sent (e.g. Slack's trend
+# chart): a failure there must neither fail nor repeat the digest itself.
+FollowUp = Callable[[], Awaitable[None]]
 
 if TYPE_CHECKING:
     from dealcoach.digest.compose import DigestModel, PersonRef
@@ -22,8 +27,9 @@ if TYPE_CHECKING:
 class Notifier(Protocol):
     async def send_digest(
         self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
-    ) -> None:
-        """Deliver one digest to `manager` (a DM); raise DeliveryError on failure."""
+    ) -> FollowUp | None:
+        """Deliver one digest to `manager` (a DM); raise DeliveryError on failure. May
+        return a follow-up that delivery runs after recording the digest as sent."""
 
 
 @runtime_checkable
@@ -43,8 +49,9 @@ class PrintNotifier:
 
     async def send_digest(
         self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
-    ) -> None:
+    ) -> FollowUp | None:
         self.stream.write(f"--- digest for {manager.name} ({digest.week}) ---\n{rendered.text}\n")
+        return None
         self.stream.flush()
 
     async def send_nudge(

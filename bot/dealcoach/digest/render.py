@@ -4,7 +4,8 @@ The wording lives in `prompts/<locale>/digest/` (Jinja2 templates, one per secti
 `strings.yaml` with the coaching themes and interface lines), rendered in the coach's
 environments (`coach.markup.make_env`): every `{{ value }}` is escaped for the flavor, so a
 deal called `<!channel>` pings nobody. Block Kit output always fits Slack's limits (≤ 50
-blocks, ≤ 3000 characters a text); the 8-week trend is a text sparkline (no image upload).
+blocks, ≤ 3000 characters a text); the 8-week trend is a text sparkline here, and Slack
+also gets it as a chart image (digest/chart.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from dealcoach.coach.bank import load_bank
+from dealcoach.coach.bank import LOCALES, load_bank
 from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
 from dealcoach.digest.compose import DigestModel
 from dealcoach.digest.weeks import IsoWeek
@@ -89,8 +90,9 @@ def strings(locale: str) -> dict[str, Any]:
 
 
 def text(locale: str, key: str, **values: object) -> str:
-    """One interface line from `strings.yaml` (`text.<key>`), English as the fallback."""
-    table = strings(locale)["text"]
+    """One interface line from `strings.yaml` (`text.<key>`), English as the fallback
+    (for a key, and for a language we have no wording in)."""
+    table = strings(locale if locale in LOCALES else "en")["text"]
     template = table.get(key) or strings("en")["text"][key]
     return str(template).format(**values) if values else str(template)
 

@@ -27,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.digest.chart import chart_alt_text, chart_helps, trend_chart_png
 from dealcoach.digest.compose import DigestModel, PersonRef
+from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
 from dealcoach.errors import DeliveryError
@@ -60,14 +61,21 @@ class SlackNotifier:
 
     async def send_digest(
         self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
-    ) -> None:
+    ) -> FollowUp | None:
         channel, ts = await self._post(
             manager,
             text=limits.clip(rendered.text, limits.MESSAGE_TEXT - 200),
             blocks=rendered.blocks,
         )
-        if chart_helps(digest.history) and channel and ts:
+        if not (chart_helps(digest.history) and channel and ts):
+            return None
+
+        async def attach_chart() -> None:
+            # Run by delivery once the digest is recorded sent: a crash or a slow upload
+            # here can neither fail nor repeat the digest.
             await self._attach_chart(manager, digest, rendered, channel=channel, thread_ts=ts)
+
+        return attach_chart
 
     async def _attach_chart(
         self,
