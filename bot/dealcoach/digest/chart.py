@@ -213,6 +213,8 @@ def trend_chart_png(weeks: Sequence[TrendPoint], locale: str = "en") -> bytes:
     canvas.text(_LEFT - 8 - canvas.text_width(str(peak)), _TOP - 5, str(peak), BAR)
     canvas.text(_LEFT - 8 - canvas.text_width("0"), _BOTTOM - 5, "0", BAR)
     for frac, label in ((1.0, "100%"), (0.5, "50%"), (0.0, "0%")):
-        canvas.text(_RIGHT + 8, _BOTTOM - round(plot_h * frac) - 5, label, LINE)
+        # Right-aligned to the image edge, so "100%" is never cut off.
+        x = WIDTH - 2 - _Canvas.text_width(label)
+        canvas.text(x, _BOTTOM - round(plot_h * frac) - 5, label, LINE)
 
     return encode_png(WIDTH, HEIGHT, canvas.px)
