@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import replace_section
+from benchmarks import replace_section, serve_bare_bolt
 
 ROOT = Path(__file__).resolve().parents[1]
 for _path in (ROOT, ROOT / "bot"):
@@ -51,14 +51,8 @@ STEPS = 4  # submissions a bare "review" takes (a real one: 4, or 5 with a follo
 
 
 def _serve_bare(port: int, api_url: str) -> None:
-    import uvicorn
-    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
     from tests.load.cluster import BOT_TOKEN
     from tests.slack.signing import SIGNING_SECRET
 
@@ -98,18 +92,7 @@ def _serve_bare(port: int, api_url: str) -> None:
         await ack(response_action="clear")
         await client.chat_postMessage(channel=body["user"]["id"], text="advice")
 
-    handler = AsyncSlackRequestHandler(bolt)
-
-    async def events(request: Request) -> Response:
-        return await handler.handle(request)
-
-    async def healthz(request: Request) -> Response:
-        return Response("ok")
-
-    app = Starlette(
-        routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)]
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve_bare_bolt(bolt, port)
 
 
 # --- measuring ---------------------------------------------------------------------------------

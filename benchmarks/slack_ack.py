@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import replace_section
+from benchmarks import replace_section, serve_bare_bolt
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "benchmark-signing-secret-0123456789"
@@ -58,14 +58,8 @@ def _serve_mock(port: int) -> None:
 
 
 def _serve_bare(port: int, api_url: str) -> None:
-    import uvicorn
-    from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
 
     bolt = AsyncApp(signing_secret=SECRET, client=AsyncWebClient(token=TOKEN, base_url=api_url))
 
@@ -82,18 +76,7 @@ def _serve_bare(port: int, api_url: str) -> None:
             },
         )
 
-    handler = AsyncSlackRequestHandler(bolt)
-
-    async def events(request: Request) -> Response:
-        return await handler.handle(request)
-
-    async def healthz(request: Request) -> Response:
-        return Response("ok")
-
-    app = Starlette(
-        routes=[Route("/slack/events", events, methods=["POST"]), Route("/healthz", healthz)]
-    )
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve_bare_bolt(bolt, port)
 
 
 def _serve_dealcoach(port: int, api_url: str, database_url: str) -> None:
