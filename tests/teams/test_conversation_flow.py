@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("microsoft_agents.hosting.fastapi", reason="needs the dealcoach[teams] extra")
 pytest.importorskip("microsoft_agents.testing", reason="needs microsoft-agents-testing")
 
 from microsoft_agents.activity import Activity, ChannelAccount
