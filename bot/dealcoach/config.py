@@ -8,11 +8,12 @@ credentials at all while `dealcoach serve` refuses to start without them.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dealcoach.errors import ConfigError
 
@@ -56,8 +57,10 @@ class Settings(BaseSettings):
     # Cron fields (minute hour day month day_of_week), evaluated in each manager's time zone.
     dealcoach_digest_cron: str = "0 8 * * mon"
     dealcoach_default_timezone: str = "UTC"
-    # Slack/Teams user ids that may manage teams besides workspace admins/owners.
-    dealcoach_admins: list[str] = Field(default_factory=list)
+    # Slack/Teams user ids that may manage teams besides workspace admins/owners:
+    # `U1,U2` (the documented form), one id, empty, or a JSON list. NoDecode: pydantic-settings
+    # would otherwise json.loads() the raw value before `_split_admins` sees it, and crash.
+    dealcoach_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     dealcoach_retention_days: int = Field(default=90, ge=1)
     dealcoach_public_url: str | None = None
     dealcoach_scheduler: bool = True
@@ -67,10 +70,16 @@ class Settings(BaseSettings):
     @field_validator("dealcoach_admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:
-        # Accept "U1,U2" as well as a JSON list.
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        # Accept "U1,U2" as well as a JSON list (a bad JSON list is left to the list check).
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except json.JSONDecodeError:
+                return value
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     @field_validator("slack_api_url")
     @classmethod
