@@ -110,7 +110,7 @@ class Canary:
                 self.end_headers()
                 self.wfile.write(b"ok")
 
-            do_GET = do_POST = do_PUT = _hit  # noqa: N815 - http.server's naming
+            do_GET = do_POST = do_PUT = _hit
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
