@@ -379,3 +379,30 @@ def test_sql_parameters_and_sdk_body_dumps_stay_out_even_at_debug(log_stream: io
     output = log_stream.getvalue()
     assert "Project Falcon" not in output
     assert [r["message"] for r in lines(log_stream)] == ["pool overflow", "saved step"]
+
+
+async def test_made_up_methods_and_paths_do_not_grow_the_metrics() -> None:
+    # Issue #11 item 4: 10,000 made-up method tokens made 170,000 series (15.5 MiB /metrics).
+    async with client(make_app()) as c:
+        baseline = len((await c.get("/metrics")).content)
+        for i in range(300):
+            await c.request(f"X{i}ATTACK", f"/items/{i}")
+            await c.request(f"Y{i}", f"/nowhere/{i}")
+        body = (await c.get("/metrics")).text
+    methods = set()
+    series = 0
+    for family in text_string_to_metric_families(body):
+        if family.name.startswith("dealcoach_http_request"):
+            for s in family.samples:
+                series += 1
+                methods.add(s.labels.get("method"))
+    assert methods <= {"GET", "other", None}, sorted(m for m in methods if m)[:5]
+    assert "ATTACK" not in body and "/nowhere" not in body
+    assert series < 120  # a handful of (method, route, status) combinations, with buckets
+    assert len(body) < baseline + 30_000
+    counted = sum(
+        value
+        for (name, labels), value in samples(body).items()
+        if name == "dealcoach_http_requests_total" and ("method", "other") in labels
+    )
+    assert counted == 600

@@ -499,6 +499,25 @@ _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 SLACK_EVENTS_PATH = "/slack/events"
 
 
+# Label values come from closed sets (issue #11 item 4): the HTTP method is whatever token
+# the client sent (`FOO123 / HTTP/1.1` is valid HTTP), so anything outside the methods a web
+# server knows is counted as `other`; routes are the app's own templates (or `unmatched`),
+# status codes are 100..599 (else `other`). Otherwise every made-up token is a new series.
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"}
+)
+OTHER = "other"
+
+
+def method_label(scope: Scope) -> str:
+    method = scope.get("method")
+    return method if isinstance(method, str) and method in KNOWN_METHODS else OTHER
+
+
+def status_label(status: int) -> str:
+    return str(status) if 100 <= status <= 599 else OTHER
+
+
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
@@ -534,9 +553,11 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, send_and_watch)
         finally:
             elapsed = time.perf_counter() - start
-            method = str(scope.get("method", "GET"))
+            method = method_label(scope)
             route = _route_template(scope)
-            self.metrics.http_requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.http_requests.labels(
+                method=method, route=route, status=status_label(status)
+            ).inc()
             self.metrics.http_request_seconds.labels(method=method, route=route).observe(elapsed)
             if route == SLACK_EVENTS_PATH and method == "POST":
                 self.metrics.observe_ack(elapsed, mode="http")
