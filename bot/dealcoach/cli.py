@@ -62,7 +62,13 @@ def chat_command(
     from dealcoach.coach import load_bank, validate_answers
     from dealcoach.errors import InputError, InvalidAnswers
     from dealcoach.services.terminal_review import TerminalReview
-    from dealcoach.terminal import ConsoleIO, ReviewInterrupted, read_answers_file, run_review
+    from dealcoach.terminal import (
+        ConsoleIO,
+        ReviewInterrupted,
+        message,
+        read_answers_file,
+        run_review,
+    )
 
     locale = lang or _chat_default_lang()
     bank = load_bank(locale)
@@ -88,16 +94,12 @@ def chat_command(
             # With --json the prompts go to stderr, so stdout holds only the JSON.
             io = ConsoleIO(out=sys.stderr if as_json else sys.stdout)
             if resume:
-                click.echo(f"Resuming review {review.review_id}.", err=True)
+                click.echo(message(review.locale, "resuming", id=review.review_id), err=True)
             try:
                 run_review(bank, review.answers, io=io, on_answer=review.save)
             except ReviewInterrupted as exc:
                 review.save(exc.answers)
-                click.echo(
-                    "dealcoach: review paused; your answers are saved. "
-                    "Continue with `dealcoach chat --resume`.",
-                    err=True,
-                )
+                click.echo(message(review.locale, "paused"), err=True)
                 sys.exit(130)
         done = review.complete()
     finally:

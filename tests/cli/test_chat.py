@@ -183,18 +183,19 @@ INTERACTIVE = [
     "2,5",  # interests: power_position, emotional_preference
     "golf",  # own interest
     "3",  # certainty: unknown
+    "lunch with her assistant",  # discovery plan (follow-up, right after the certainty)
     "",  # translation
     "2",  # new in role: no
     "2",  # competitor relationship: no
-    "lunch with her assistant",  # discovery plan (follow-up)
     "n",  # no more decision-makers
     "less churn",  # customer wins
     "1",  # ready: yes
     "revenue",  # we win
     "2",  # margin thin
+    "a lighthouse customer",  # strategic reason (follow-up, right after the margin)
     "1",  # pros/cons: yes
-    "a lighthouse customer",  # strategic reason (follow-up)
     "2",  # silent after invite: no
+    "",  # the summary of the answers: Enter goes on to the advice
 ]
 
 
@@ -202,7 +203,7 @@ def test_an_interactive_review_by_numbers(tmp_path: Path) -> None:
     result = chat(tmp_path, stdin="\n".join(INTERACTIVE) + "\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Pick a number from 1 to 4." in out
+    assert "There is no 9 in the list. Pick a number from 1 to 4 (1 Discovery, 2 Proposal" in out
     assert "The business problem in the customer's words" in out  # the ? help
     assert "How will you find out what drives them?" in out
     assert "Why is this deal worth it for us anyway?" in out

@@ -137,9 +137,10 @@ def test_a_killed_review_resumes_with_every_saved_answer(url: str, tmp_path: Pat
                   stdin="\n" * 80)
     assert result.returncode == 0, result.stderr
     assert f"Resuming review {draft['id']}" in result.stderr
-    assert "Deal name" not in result.stderr  # not asked again
-    assert "Who is this decision-maker?" not in result.stderr
-    assert "Their buying influence" not in result.stderr
+    # Not asked again: each appears once, in the summary of the answers before the advice.
+    assert result.stderr.count("Deal name") == 1
+    assert result.stderr.count("Who is this decision-maker?") == 1
+    assert result.stderr.count("Their buying influence") == 1
     payload = json.loads(result.stdout)
     assert payload["assessment"]["recommendation"] in {"strengthen", "renegotiate", "walk_away"}
     assert "Acme rollout" in payload["advice"]

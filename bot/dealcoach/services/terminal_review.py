@@ -17,6 +17,7 @@ from dealcoach.config import Settings
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.reviews import CompletedReview, ReviewView
+from dealcoach.ui_text import translate
 
 
 class TerminalReview:
@@ -42,9 +43,14 @@ class TerminalReview:
             if resume:
                 view = services.reviews.find_draft(actor)
                 if view is None:
+                    # The draft's language is unknown here: the configured one (DEALCOACH_LANG).
                     raise NotFound(
-                        f"no unfinished review to resume for {actor.user_id}; "
-                        "start one with `dealcoach chat`"
+                        translate(
+                            "terminal",
+                            locale or settings.dealcoach_lang,
+                            "no_draft",
+                            user=actor.user_id,
+                        )
                     )
             else:
                 view = services.reviews.start(actor, locale=locale)
