@@ -116,8 +116,22 @@ def create_app(
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        if not await read_body_within(request, MAX_SLACK_BODY_BYTES):
-            return JSONResponse({"error": "request body too large"}, status_code=413)
+        from starlette.requests import ClientDisconnect
+
+        from dealcoach.slack.verify import acceptable_timestamp
+
+        # Before Bolt sees anything (issue #11): a timestamp slack_sdk's verifier cannot read
+        # made it raise and Bolt hand the unverified body to the error handler. Missing,
+        # non-numeric or absurd is a 401 like any bad signature, the body left unread.
+        if not acceptable_timestamp(request.headers.get("x-slack-request-timestamp")):
+            log.info("slack request refused: timestamp missing or invalid")
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        try:
+            if not await read_body_within(request, MAX_SLACK_BODY_BYTES):
+                return JSONResponse({"error": "request body too large"}, status_code=413)
+        except ClientDisconnect:  # the sender hung up mid-body: one line, nothing to answer
+            log.info("slack request aborted: client disconnected while sending the body")
+            return Response(status_code=400)
         try:
             return await handler.handle(request)
         except Exception as exc:

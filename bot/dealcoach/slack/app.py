@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.config import Settings
 from dealcoach.errors import ConfigError, DealcoachError
+from dealcoach.slack import verify
 from dealcoach.slack.context import SlackDeps, deps_of, review_id_in
 from dealcoach.slack.strings import t
 
@@ -79,9 +80,11 @@ def build_app(
         # Single workspace: carries the bot token; Bolt calls auth.test with it once.
         client=client,
         process_before_response=False,
-        # request_verification_enabled stays at its default (True): every request is verified.
+        # request_verification_enabled stays at its default (True): every request is verified,
+        # by Bolt's middleware hardened in place (slack/verify.py).
         **oauth,
     )
+    verify.install(app, settings.slack_signing_secret.get_secret_value())
     deps = SlackDeps.create(settings, services)
     deps.metrics = metrics
 
@@ -125,7 +128,14 @@ async def handle_error(
     logged traceback. Before the request was acknowledged (`response` is set), a
     `view_submission` gets the message as a field error, so the modal and the user's input
     stay on screen; otherwise the user gets an ephemeral reply or a DM.
+
+    Nothing is done for a request whose signature was not verified (an error raised by or
+    before Bolt's verification): its body may be anyone's, so it is answered 401 and logged
+    by error type only — no reply to its response_url, no DM to its user id.
     """
+    if not verify.is_verified(context):
+        log.warning("slack request refused before verification: %s", type(error).__name__)
+        return BoltResponse(status=401, body={"error": "invalid request"})
     deps = deps_of(context)
     locale = context.get("dealcoach_locale") or (deps.settings.dealcoach_lang if deps else "en")
     review_id = context.get("dealcoach_review_id") or review_id_in(body)
@@ -144,19 +154,29 @@ async def handle_error(
                 status=200, body=json.dumps(payload), headers={"content-type": "application/json"}
             )
 
-    await notify(client, body, message)
+    await notify(client, body, message, api_url=deps.settings.slack_api_url if deps else None)
     return None
 
 
-async def notify(client: AsyncWebClient, body: dict[str, Any], message: str) -> None:
-    """Best effort: an ephemeral reply where Slack gave us a response_url, else a DM."""
+async def notify(
+    client: AsyncWebClient, body: dict[str, Any], message: str, *, api_url: str | None = None
+) -> None:
+    """Best effort: an ephemeral reply where Slack gave us a response_url, else a DM.
+
+    Only for a verified request (the caller checks). A response_url that is not Slack's
+    webhook host (or the origin of `api_url`, a configured stand-in) is never called: the
+    user gets a DM instead."""
     from slack_sdk.webhook.async_client import AsyncWebhookClient
 
     try:
         response_url = body.get("response_url")
         if not response_url:
             urls = body.get("response_urls") or []
-            response_url = urls[0].get("response_url") if urls else None
+            first = urls[0] if isinstance(urls, list) and urls else None
+            response_url = first.get("response_url") if isinstance(first, dict) else None
+        if response_url and not verify.allowed_response_url(response_url, api_url):
+            log.warning("slack response_url refused: not a Slack webhook URL")
+            response_url = None
         if response_url:
             await AsyncWebhookClient(response_url).send(
                 text=message, response_type="ephemeral", replace_original=False
