@@ -73,7 +73,11 @@ class ConsoleIO:
         self.out.write(prompt)
         self.out.flush()
         if self.inp is sys.stdin and self.out is sys.stdout and sys.stdin.isatty():
-            return input()  # line editing when a human types
+            try:
+                return input()  # line editing when a human types
+            except KeyboardInterrupt:
+                self.out.write("\n")  # the pause message on a line of its own, not after ^C
+                raise
         line = self.inp.readline()
         if not line:
             self.out.write("\n")
@@ -332,8 +336,10 @@ class _Review:
             return ", ".join(question.option_label(str(v)) for v in value)
         if question.type == "choice":
             return question.option_label(str(value))
-        if isinstance(value, float):
-            return f"{value:,.0f}" if value.is_integer() else str(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+            marks = {",": self.ui["thousands_mark"], ".": self.ui["decimal_mark"]}
+            return "".join(marks.get(c, c) for c in shown)  # 120,000 / 120.000
         text = " ".join(str(value).split())
         return text if len(text) <= 60 else text[:57] + "..."
 

@@ -253,7 +253,10 @@ def test_back_asks_the_previous_question_again_with_its_answer_as_default() -> N
 def test_back_on_the_first_question_says_there_is_nothing_before_it() -> None:
     screen = Screen({"Naam van de deal": ["<", "Acme"]}, end_after=2)
     run(NL, screen)
-    assert "  ! Dit is de eerste vraag; je kunt niet verder terug." in screen.lines
+    assert (
+        "  ! Hier kun je niet verder terug; in het overzicht aan het eind kun je elk antwoord "
+        "nog wijzigen." in screen.lines
+    )
 
 
 def test_back_to_the_margin_and_a_new_margin_drops_its_follow_up() -> None:
@@ -412,3 +415,11 @@ def test_pause_and_resume_speak_dutch_in_a_dutch_session(tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stderr.startswith("Verder met review ")
     assert "Resuming" not in resumed.stderr
+
+
+@pytest.mark.parametrize(("bank", "shown"), [(EN, "120,000"), (NL, "120.000")], ids=["en", "nl"])
+def test_amounts_in_the_summary_are_written_the_local_way(bank: QuestionBank, shown: str) -> None:
+    screen = Screen()
+    run(bank, screen, complete(bank, {"deal.name": "Acme", "deal.value": 120000.0}))
+    label = bank.question("deal.value").label
+    assert f"   3. {label}: {shown}" in screen.lines
