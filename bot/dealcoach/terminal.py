@@ -150,6 +150,7 @@ class _Review:
         self.agenda_asked = False
         self.offered_for: set[int] = set()
         self.in_step = False
+        self.intro_shown: set[str] = set()
 
     def run(self) -> Answers:
         try:
@@ -216,8 +217,9 @@ class _Review:
             self.io.write("")
             self.io.write(info.title)
             self.io.write("─" * min(len(info.title), 72))
-            if info.intro:
+            if info.intro and info.id not in self.intro_shown:  # once: not again on `<`
                 self.io.write(info.intro)
+                self.intro_shown.add(info.id)
             self.shown_round, self.shown_person = question.round, None
         if question.person is not None and question.person != self.shown_person:
             self.io.write("")

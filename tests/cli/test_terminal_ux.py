@@ -423,3 +423,36 @@ def test_amounts_in_the_summary_are_written_the_local_way(bank: QuestionBank, sh
     run(bank, screen, complete(bank, {"deal.name": "Acme", "deal.value": 120000.0}))
     label = bank.question("deal.value").label
     assert f"   3. {label}: {shown}" in screen.lines
+
+
+def test_going_back_into_the_previous_round_shows_its_title_but_not_its_intro_again() -> None:
+    screen = Screen(
+        {"Is the customer comparing offers?": ["2", "2"], "Who is this": ["<", "Anna"]},
+        end_after=4,
+    )
+    before: Answers = {q.id: None for q in EN.questions_in("fit")}
+    del before["fit.offers_compared"]
+    run(EN, screen, before | {"deal.name": "Acme"})
+    assert "  number [No]: 2" in screen.lines
+    intro = EN.round_info("fit").intro
+    assert screen.lines.count(EN.round_info("fit").title) == 2  # the start, and back into it
+    assert screen.lines.count(intro) == 1
+
+
+def test_no_review_to_resume_is_said_in_the_configured_language(tmp_path: Path) -> None:
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'dealcoach.db'}")
+    env["DEALCOACH_LANG"] = "nl"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dealcoach")), "chat", "--resume", "--user", "U9"],
+        input="",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "dealcoach: geen onafgemaakte review om te hervatten voor U9; "
+        "begin er een met `dealcoach chat`"
+    )
