@@ -12,7 +12,8 @@ import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dealcoach.errors import ConfigError
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     teams_client_secret: SecretStr | None = None
     teams_tenant_id: str | None = None
     teams_allow_anonymous: bool = False
+    # Bot Connector hosts a Teams `serviceUrl` may name (comma-separated; `*.` covers
+    # subdomains, `host:port` pins a port). Sovereign clouds add theirs, tests a loopback one.
+    teams_service_url_hosts: str = "*.botframework.com,smba.trafficmanager.net"
 
     dealcoach_lang: Locale = "en"
     # Cron fields (minute hour day month day_of_week), evaluated in each manager's time zone.
@@ -89,6 +93,25 @@ class Settings(BaseSettings):
     @property
     def slack_oauth_enabled(self) -> bool:
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    @field_validator("teams_allow_anonymous")
+    @classmethod
+    def _anonymous_without_credentials(cls, value: bool, info: ValidationInfo) -> bool:
+        # Anonymous would silently switch off the token check the credentials ask for.
+        names = [name.upper() for name in ("teams_client_id", "teams_client_secret",
+                                           "teams_tenant_id") if info.data.get(name)]
+        if value and names:
+            raise PydanticCustomError(
+                "teams_anonymous_with_credentials",
+                "cannot be true while {names} set: anonymous requests would skip the token "
+                "check; unset TEAMS_ALLOW_ANONYMOUS (or the credentials, for local testing)",
+                {"names": " and ".join(names) + (" are" if len(names) > 1 else " is")},
+            )
+        return value
+
+    @property
+    def teams_service_url_host_list(self) -> list[str]:
+        return [h.strip() for h in self.teams_service_url_hosts.split(",") if h.strip()]
 
     @property
     def teams_enabled(self) -> bool:

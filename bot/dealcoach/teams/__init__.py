@@ -6,7 +6,10 @@ route answers 503 with one line saying what to install. Without Teams settings t
 answers 503 saying which settings are missing.
 
 - JWT validation (Bot Framework / Entra tokens) is on whenever `TEAMS_CLIENT_ID` is set;
-  anonymous requests are accepted only with `TEAMS_ALLOW_ANONYMOUS=true` (local testing).
+  anonymous requests are accepted only with `TEAMS_ALLOW_ANONYMOUS=true` (local testing,
+  refused together with credentials, a warning at start). Every activity's `serviceUrl` must
+  be an allowed Bot Connector host (`TEAMS_SERVICE_URL_HOSTS`) and, with a token, the one the
+  token names (`dealcoach.teams.security`).
 - Everything Teams-specific lives in `dealcoach.teams.runtime` (the SDK wiring and turn
   handlers), `cards` (Adaptive Cards), `notifier` (proactive messages).
 """
@@ -30,6 +33,11 @@ CONFIG_HINT = (
     "(or TEAMS_ALLOW_ANONYMOUS=true for local testing)"
 )
 
+ANONYMOUS_WARNING = (
+    "TEAMS_ALLOW_ANONYMOUS=true: POST /api/messages accepts requests without a token "
+    "(local testing only; never expose this server)"
+)
+
 
 def sdk_available() -> bool:
     try:
@@ -50,6 +58,8 @@ def mount(app: FastAPI, settings: Settings, services: Any) -> Any:
         _unavailable(app, CONFIG_HINT)
         return None
     settings.require_teams()
+    if settings.teams_allow_anonymous:
+        log.warning(ANONYMOUS_WARNING)
     if not sdk_available():
         log.warning(INSTALL_HINT)
         _unavailable(app, INSTALL_HINT)
