@@ -40,6 +40,8 @@ def make_settings(database_url: str, **extra: Any) -> Settings:
         "slack_api_url": "http://127.0.0.1:9/api/",
         "dealcoach_scheduler": False,
         "teams_allow_anonymous": True,
+        # The loopback Connector stand-in is the only Bot Connector these tests talk to.
+        "teams_service_url_hosts": "127.0.0.1",
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -241,6 +241,7 @@ def test_reviews_from_teams_and_slack_reps_reach_their_managers_digest_once(
         "SLACK_BOT_TOKEN": "xoxb-1234-5678-teamstests",
         "SLACK_API_URL": slack_api.url,
         "TEAMS_ALLOW_ANONYMOUS": "true",
+        "TEAMS_SERVICE_URL_HOSTS": "127.0.0.1",
     }
     week = str(this_week())
     for _ in range(2):  # the second run sends nothing: exactly once per manager and week

@@ -17,11 +17,14 @@ from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 
 
 def remember_conversation(
-    uow: UnitOfWork, actor: Actor, reference: dict[str, Any] | None, default_locale: str = "en"
+    uow: UnitOfWork, actor: Actor, reference: dict[str, Any] | None, default_locale: str = "en",
+    keep_stored: bool = False,
 ) -> str:
     """Store the person's personal-chat reference (when new or changed; None keeps the one
-    stored) and return the language to answer them in."""
+    stored; `keep_stored`: only when none is stored yet) and return their language."""
     person = resolve_person(uow, actor, default_locale)
+    if keep_stored and person.teams_conversation_ref is not None:
+        reference = None
     if reference is not None and person.teams_conversation_ref != reference:
         uow.people.set_conversation_ref(person, reference)
     return locale_for(person, actor, default_locale)
@@ -32,8 +35,10 @@ class PeopleService:
         self.store = store
         self.default_locale = default_locale
 
-    def remember_conversation(self, actor: Actor, reference: dict[str, Any] | None) -> str:
-        return self.store.run(remember_conversation, actor, reference, self.default_locale)
+    def remember_conversation(self, actor: Actor, reference: dict[str, Any] | None,
+                              *, keep_stored: bool = False) -> str:
+        return self.store.run(remember_conversation, actor, reference, self.default_locale,
+                              keep_stored)
 
 
 class AsyncPeopleService:
@@ -41,8 +46,10 @@ class AsyncPeopleService:
         self.store = store
         self.default_locale = default_locale
 
-    async def remember_conversation(self, actor: Actor, reference: dict[str, Any] | None) -> str:
-        return await self.store.run(remember_conversation, actor, reference, self.default_locale)
+    async def remember_conversation(self, actor: Actor, reference: dict[str, Any] | None,
+                                    *, keep_stored: bool = False) -> str:
+        return await self.store.run(remember_conversation, actor, reference,
+                                    self.default_locale, keep_stored)
 
 
 # --- reaching someone proactively (digests, reminders) -----------------------------------------

@@ -125,7 +125,12 @@ class TeamsBot:
             ref: ConversationReference = activity.get_conversation_reference()
             ref.activity_id = None
             reference = ref.model_dump(mode="json", by_alias=True, exclude_none=True)
-        locale: str = await self.people.remember_conversation(actor, reference)
+        # An anonymous request (TEAMS_ALLOW_ANONYMOUS, local testing) proves nothing about
+        # where the person's chat is: it may store a first reference, never replace one.
+        identity = context.identity
+        anonymous = identity is None or identity.allow_anonymous
+        locale: str = await self.people.remember_conversation(actor, reference,
+                                                              keep_stored=anonymous)
         return locale
 
     # --- handlers -------------------------------------------------------------------------
@@ -318,6 +323,11 @@ class TeamsBot:
             outcome = str(data.get(cards.OUTCOME_INPUT) or "")
             if outcome not in cards.OUTCOMES:
                 raise BadCard(f"unknown outcome {outcome!r}")
+            # Only a completed review has an outcome; a draft stays a draft (completing it
+            # here would assess answers never given). Completed is final: no race with this.
+            view = await self.reviews.get(actor, review_id)
+            if view.status != "completed":
+                return Reply(message=t(locale, "outcome.not_completed"))
             await self.reviews.record_outcome(actor, review_id, outcome)
             done = await self.reviews.complete(actor, review_id, None)
             card = self._advice(done, outcome=outcome)

@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pydantic
 from fastapi import FastAPI, Request
@@ -38,17 +39,20 @@ from microsoft_agents.hosting.core import (
     TurnContext,
     TurnState,
 )
-from microsoft_agents.hosting.fastapi import CloudAdapter, jwt_authorization_decorator
+from microsoft_agents.hosting.fastapi import CloudAdapter
 
 from dealcoach.config import Settings
 from dealcoach.errors import DeliveryError
-from dealcoach.teams import ROUTE, cards
+from dealcoach.teams import ROUTE, cards, security
 from dealcoach.teams.bot import TeamsBot
 
 log = logging.getLogger("dealcoach.teams")
 
 TEAMS_CHANNEL = "msteams"
 BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
+# The largest activity /api/messages accepts (like /slack/events): a card submit carries one
+# step's inputs (≤ 60 questions, text capped by the question bank), a message ≤ 28 KB of text.
+MAX_TEAMS_BODY_BYTES = 1024 * 1024
 
 
 def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
@@ -99,6 +103,7 @@ class TeamsRuntime:
     adapter: CloudAdapter
     agent: AgentApplication[TurnState]
     bot: TeamsBot
+    service_urls: security.ServiceUrlPolicy
 
     @classmethod
     def create(cls, settings: Settings, services: Any) -> TeamsRuntime:
@@ -112,8 +117,10 @@ class TeamsRuntime:
             remove_recipient_mention=True,
         )
         runtime = cls(settings, services, config, manager, adapter, agent,
-                      TeamsBot(settings, services))
+                      TeamsBot(settings, services),
+                      security.ServiceUrlPolicy(settings.teams_service_url_host_list))
         runtime.bot.runtime = runtime
+        _quiet_activity_validation()
         runtime.bot.register(agent)
         adapter.on_turn_error = runtime.bot.on_turn_error
         return runtime
@@ -125,31 +132,61 @@ class TeamsRuntime:
     # --- HTTP ---------------------------------------------------------------------------
 
     def mount(self, app: FastAPI) -> None:
-        # jwt_authorization_decorator reads the auth settings from app.state.
-        app.state.agent_configuration = self.auth_config
         runtime = self
 
-        @jwt_authorization_decorator
         async def messages(request: Request) -> Response:
             return await runtime.handle(request)
 
         app.add_api_route(ROUTE, messages, methods=["POST"], name="teams_messages")
 
     async def handle(self, request: Request) -> Response:
+        """Size cap (413) → token (401) → JSON and the Activity protocol (400) → the
+        `serviceUrl` (403) → the SDK. Nothing is stored or sent for a refused request."""
+        from dealcoach.web import read_body_within
+
+        if not await read_body_within(request, MAX_TEAMS_BODY_BYTES):
+            return JSONResponse({"error": "request body too large"}, status_code=413)
+        identity = await security.authorize(request.headers.get("Authorization"),
+                                            self.auth_config)
+        if isinstance(identity, security.Refusal):
+            return JSONResponse({"error": identity.message}, status_code=identity.status)
         try:
             body = json.loads(await request.body())
         except (json.JSONDecodeError, UnicodeDecodeError):
             return _bad_request("the body is not JSON")
         if not isinstance(body, dict):
             return _bad_request("the body is not a Bot Framework activity (a JSON object)")
+        problem = security.protocol_problem(body)
+        if problem is not None:
+            return _bad_request(problem)
         try:
             Activity.model_validate(body)
         except pydantic.ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "activity"
             return _bad_request(f"not a Bot Framework activity: {where}: {first.get('msg')}")
+        except Exception:  # the SDK's own consistency checks raise plain exceptions
+            return _bad_request("not a Bot Framework activity")
+        refused = self.check_service_url(body["serviceUrl"], identity)
+        if refused is not None:
+            return JSONResponse({"error": refused}, status_code=403)
+        request.state.claims_identity = identity  # what the SDK's adapter reads
         response = await self.adapter.process(request, self.agent)
         return response if response is not None else Response(status_code=202)
+
+    def check_service_url(self, service_url: str, identity: ClaimsIdentity) -> str | None:
+        """Why this activity's `serviceUrl` is refused, or None: it must be on the allow-list
+        and, for an authenticated request, the URL its token was issued for."""
+        if not self.service_urls.allows(service_url):
+            log.warning("Teams activity refused: serviceUrl host not allowed (%s)",
+                        _host_of(service_url))
+            return "serviceUrl is not a Bot Connector host this bot accepts"
+        if not identity.allow_anonymous and not security.same_service_url(
+            service_url, identity.get_claim_value("serviceurl")
+        ):
+            log.warning("Teams activity refused: serviceUrl does not match the token's claim")
+            return "serviceUrl does not match the token's serviceurl claim"
+        return None
 
     # --- proactive ----------------------------------------------------------------------
 
@@ -159,6 +196,7 @@ class TeamsRuntime:
             ref = ConversationReference.model_validate(reference)
         except pydantic.ValidationError as exc:
             raise DeliveryError(f"stored Teams conversation reference is unusable: {exc}") from None
+        self._require_allowed(ref.service_url)
         sent: list[str | None] = []
         failed: list[Exception] = []
 
@@ -190,6 +228,7 @@ class TeamsRuntime:
     ) -> dict[str, Any]:
         """Open a 1:1 chat with `user_id` (someone who never wrote to the bot) and post
         `activity`; returns the new conversation's reference for next time."""
+        self._require_allowed(service_url)
         params = ConversationParameters(
             is_group=False,
             agent=ChannelAccount(id=self.app_id or "dealcoach"),
@@ -221,6 +260,15 @@ class TeamsRuntime:
         await self.send_to_reference(reference, activity)
         return reference
 
+    def _require_allowed(self, service_url: str | None) -> None:
+        """Never send (with or without the bot's token) to a host off the allow-list, even
+        when it comes from a stored reference."""
+        if not self.service_urls.allows(service_url):
+            raise DeliveryError(
+                f"the stored Teams service URL (host {_host_of(service_url)}) is not an "
+                "allowed Bot Connector host (TEAMS_SERVICE_URL_HOSTS)"
+            )
+
     def _identity(self) -> ClaimsIdentity:
         """Who the bot is on outbound calls: its app id, or anonymous for local testing."""
         if self.app_id:
@@ -228,5 +276,31 @@ class TeamsRuntime:
         return ClaimsIdentity()
 
 
+class _QuietActivityValidation(logging.Filter):
+    """The SDK logs every `Activity` that fails validation at ERROR, with a traceback and the
+    input (a stranger's message text). For `/api/messages` that is a 400 we answer ourselves:
+    one warning line, no traceback, no input."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Validation error for Activity"):
+            record.msg, record.args = "an invalid Activity was refused (400)", ()
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def _quiet_activity_validation() -> None:
+    logger = logging.getLogger("microsoft_agents.activity.activity")
+    if not any(isinstance(f, _QuietActivityValidation) for f in logger.filters):
+        logger.addFilter(_QuietActivityValidation())
+
+
 def _bad_request(message: str) -> Response:
     return JSONResponse({"error": message}, status_code=400)
+
+
+def _host_of(url: Any) -> str:
+    try:
+        return repr((urlsplit(str(url)).hostname or "")[:100])
+    except ValueError:
+        return "'?'"
