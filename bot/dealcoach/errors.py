@@ -72,6 +72,12 @@ class Conflict(DealcoachError):
     exit_code = 2
 
 
+class AlreadyShared(Conflict):
+    """The review was already shared with the manager (a share is sent once)."""
+
+    key = "share.already"
+
+
 class StoreUnavailable(DealcoachError):
     """The database cannot be reached right now; the request can be retried."""
 

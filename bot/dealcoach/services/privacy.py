@@ -1,4 +1,5 @@
-"""Privacy requests and retention: forget a person, prune old drafts."""
+"""Privacy requests and retention: forget a person, prune old drafts and expired Slack OAuth
+states."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from dealcoach.errors import InputError, NotFound
-from dealcoach.store.repositories import ForgetResult, PruneResult
+from dealcoach.store.repositories import ForgetResult, PruneResult, prune_oauth_states
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import Store, UnitOfWork
 
@@ -41,8 +42,15 @@ def forget_user(store: Store, user_id: str, workspace: str | None = None) -> For
 
 
 def prune_drafts(store: Store, retention_days: int) -> PruneResult:
-    """Delete drafts untouched for more than `retention_days` days (completed reviews stay)."""
+    """Delete drafts untouched for more than `retention_days` days (completed reviews stay),
+    and expired Slack OAuth states (install links opened and never finished)."""
     if retention_days < 1:
         raise InputError("retention must be at least 1 day")
     cutoff = utcnow() - timedelta(days=retention_days)
-    return store.run(lambda uow: uow.reviews.prune_drafts(cutoff))
+
+    def prune(uow: UnitOfWork) -> PruneResult:
+        drafts = uow.reviews.prune_drafts(cutoff)
+        states = prune_oauth_states(uow.session)
+        return PruneResult(drafts=drafts.drafts, answers=drafts.answers, oauth_states=states)
+
+    return store.run(prune)

@@ -28,10 +28,15 @@ from dealcoach.coach.answers import Answers, validate_answers
 from dealcoach.coach.assessment import Assessment, assess
 from dealcoach.coach.bank import LOCALES, QuestionBank, load_bank
 from dealcoach.coach.machine import Step, next_step
-from dealcoach.errors import Conflict, Forbidden, InputError, NotFound
+from dealcoach.errors import AlreadyShared, Conflict, Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.store.models import OUTCOMES, Person, Review
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
+from dealcoach.ui_text import translate
+
+# Open drafts a person may have at once. Starting one more expires the least recently touched
+# (deleted with its answers): 200 clicks on "Start new" must not leave 200 drafts and deals.
+MAX_OPEN_DRAFTS = 5
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,13 @@ def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> Complet
 # --- use cases: fn(uow, …) ------------------------------------------------------------------
 
 
+def _new_draft(uow: UnitOfWork, person: Person, **fields: Any) -> Review:
+    """`create_draft`, keeping at most `MAX_OPEN_DRAFTS` open drafts for the person."""
+    review = uow.reviews.create_draft(person, **fields)
+    uow.reviews.expire_drafts(person.id, keep=MAX_OPEN_DRAFTS)
+    return review
+
+
 def start_review(
     uow: UnitOfWork,
     actor: Actor,
@@ -276,17 +288,33 @@ def start_review(
     default_locale: str = "en",
     locale: str | None = None,
 ) -> ReviewView:
-    """A new draft. Its locale: `locale` if given (e.g. `chat --lang`), else the person's."""
+    """A draft. Its locale: `locale` if given (e.g. `chat --lang`), else the person's.
+
+    The person's open draft of the same deal (or, without a deal name, their open draft that
+    has no deal yet) in that locale is returned instead of a second one, so "Start new"
+    clicked 200 times or `review <deal>` sent 150 times leaves one draft. At most
+    `MAX_OPEN_DRAFTS` drafts stay open per person (the least recently touched expire)."""
     person = resolve_person(uow, actor, default_locale)
     if locale is not None and _locale(locale) is None:
         raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
     locale = _locale(locale) or locale_for(person, actor, default_locale)
     bank = load_bank(locale)
-    review = uow.reviews.create_draft(
-        person, platform=actor.platform, locale=locale, content_version=bank.content_version
-    )
+    answers: Answers = {}
     if deal_name is not None and deal_name.strip():
-        _store_answers(uow, review, validate_answers(bank, {"deal.name": deal_name}))
+        answers = validate_answers(bank, {"deal.name": deal_name})
+    uow.people.lock(person)  # one person's burst of clicks queues here
+    name = answers.get("deal.name")
+    deal = uow.deals.find(person.id, name) if isinstance(name, str) and name else None
+    if deal is not None or not answers:
+        existing = uow.reviews.open_draft(person.id, deal.id if deal is not None else None)
+        if existing is not None and existing.locale == locale:
+            uow.reviews.touch(existing)
+            return _view(uow, existing)
+    review = _new_draft(
+        uow, person, platform=actor.platform, locale=locale, content_version=bank.content_version
+    )
+    if answers:
+        _store_answers(uow, review, answers)
     return _view(uow, review)
 
 
@@ -385,7 +413,8 @@ def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
         return _view(uow, existing)
     person = review.person
     bank = load_bank(locale_for(person, actor))
-    draft = uow.reviews.create_draft(
+    draft = _new_draft(
+        uow,
         person,
         platform=actor.platform,
         locale=bank.locale,
@@ -425,6 +454,11 @@ def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) 
     return _summary(review)
 
 
+def _already_shared(actor: Actor, review: Review) -> AlreadyShared:
+    surface = "teams" if actor.platform == "teams" else "slack"
+    return AlreadyShared(translate(surface, review.locale, "share.already", review=review.id))
+
+
 def share_review(
     uow: UnitOfWork, actor: Actor, review_id: int, default_locale: str = "en"
 ) -> SharedReview:
@@ -432,12 +466,17 @@ def share_review(
 
     `NotFound` / `Forbidden` as everywhere; a draft cannot be shared (`Conflict`). A manager
     in another workspace or on another platform cannot be reached from here: `manager=None`.
+    A review is shared once: when a reachable manager is returned the share is recorded, and
+    asking again raises `AlreadyShared` (its message in the review's language). An adapter
+    that then fails to deliver calls `release_share`, so the user can try again.
     """
-    review = _owned(uow, actor, review_id)
+    review = _owned(uow, actor, review_id, lock=True)
     if review.status == "draft":
         raise Conflict("finish the review first; then you can share its advice")
     if review.status != "completed":
         raise Conflict("this review was abandoned; there is no advice to share")
+    if review.shared_at is not None:
+        raise _already_shared(actor, review)
     done = _completed_result(uow, review, created=False)
     person = review.person
     manager = uow.teams.manager_of(person.id)
@@ -454,6 +493,11 @@ def share_review(
             or default_locale,
             conversation_ref=manager.teams_conversation_ref,
         )
+    reachable = contact is not None and (
+        contact.platform != "teams" or contact.conversation_ref is not None
+    )
+    if reachable and not uow.reviews.claim_share(review):
+        raise _already_shared(actor, review)
     return SharedReview(
         review_id=review.id,
         locale=done.locale,
@@ -462,6 +506,11 @@ def share_review(
         advice=done.advice,
         manager=contact,
     )
+
+
+def release_share(uow: UnitOfWork, actor: Actor, review_id: int) -> None:
+    """The shared review could not be delivered: let the user share it again."""
+    uow.reviews.release_share(_owned(uow, actor, review_id, lock=True))
 
 
 def set_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
@@ -525,6 +574,9 @@ class ReviewService:
     def share(self, actor: Actor, review_id: int) -> SharedReview:
         return self.store.run(share_review, actor, review_id, self.default_locale)
 
+    def release_share(self, actor: Actor, review_id: int) -> None:
+        self.store.run(release_share, actor, review_id)
+
 
 class AsyncReviewService:
     """The same use cases for the asyncio server: each runs in `AsyncStore.run`."""
@@ -574,3 +626,6 @@ class AsyncReviewService:
 
     async def share(self, actor: Actor, review_id: int) -> SharedReview:
         return await self.store.run(share_review, actor, review_id, self.default_locale)
+
+    async def release_share(self, actor: Actor, review_id: int) -> None:
+        await self.store.run(release_share, actor, review_id)

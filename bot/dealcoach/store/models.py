@@ -192,6 +192,8 @@ class Review(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When "Share with my manager" was claimed: a review is shared once.
+    shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     person: Mapped[Person] = relationship()
     deal: Mapped[Deal | None] = relationship()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
@@ -31,6 +32,7 @@ from dealcoach.store.models import (
     TeamMembership,
     Workspace,
     deal_key,
+    slack_oauth_states,
 )
 from dealcoach.store.types import utcnow
 
@@ -167,6 +169,14 @@ class PersonRepo(_Repo):
         if timezone and found.timezone != timezone:
             found.timezone = timezone
         return found
+
+    def lock(self, person: Person) -> None:
+        """Row-lock the person until the end of the transaction on PostgreSQL, so one
+        person's concurrent requests (a burst of clicks) queue; SQLite transactions already
+        hold the write lock (BEGIN IMMEDIATE)."""
+        self.session.execute(
+            select(Person.id).where(Person.id == person.id).with_for_update()
+        ).all()
 
     def set_locale(self, person: Person, locale: str | None) -> None:
         person.locale = locale
@@ -396,6 +406,17 @@ class ExportRow:
 class PruneResult:
     drafts: int
     answers: int
+    oauth_states: int = 0  # expired Slack OAuth states (install links never finished)
+
+
+def prune_oauth_states(session: Session) -> int:
+    """Delete expired Slack OAuth states (`slack_oauth_states`): every anonymous
+    `GET /slack/install` leaves one, and slack_sdk's store deletes only consumed ones."""
+    table = slack_oauth_states
+    # slack_sdk stores expire_at as naive UTC; compare the way its own store does.
+    now = normalize_datetime_for_db(datetime.now(tz=UTC))
+    result = session.execute(delete(table).where(table.c.expire_at < now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class ReviewRepo(_Repo):
@@ -451,6 +472,75 @@ class ReviewRepo(_Repo):
             .order_by(Review.updated_at.desc(), Review.id.desc())
             .limit(1)
         ).one_or_none()
+
+    def open_draft(self, person_id: int, deal_id: int | None) -> Review | None:
+        """The person's most recently touched draft of this deal (of no deal yet: None)."""
+        deal_match = Review.deal_id.is_(None) if deal_id is None else Review.deal_id == deal_id
+        return self.session.scalars(
+            select(Review)
+            .where(Review.person_id == person_id, Review.status == "draft", deal_match)
+            .order_by(Review.updated_at.desc(), Review.id.desc())
+            .limit(1)
+        ).one_or_none()
+
+    def touch(self, review: Review) -> None:
+        review.updated_at = utcnow()
+        self.session.flush()
+
+    def expire_drafts(self, person_id: int, keep: int) -> int:
+        """Delete the person's drafts beyond the `keep` most recently touched (with their
+        answers, and their deals when nothing else refers to them and no outcome was
+        recorded). Returns how many drafts went."""
+        stale = list(
+            self.session.execute(
+                select(Review.id, Review.deal_id)
+                .where(Review.person_id == person_id, Review.status == "draft")
+                .order_by(Review.updated_at.desc(), Review.id.desc())
+                .offset(keep)
+            )
+        )
+        if not stale:
+            return 0
+        ids = [row[0] for row in stale]
+        deal_ids = {row[1] for row in stale if row[1] is not None}
+        self.session.execute(
+            delete(Answer)
+            .where(Answer.review_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        self.session.execute(
+            delete(Review).where(Review.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        if deal_ids:
+            referenced = select(Review.id).where(Review.deal_id == Deal.id).exists()
+            self.session.execute(
+                delete(Deal)
+                .where(Deal.id.in_(deal_ids), Deal.outcome == "open", ~referenced)
+                .execution_options(synchronize_session=False)
+            )
+        self.session.expire_all()
+        return len(ids)
+
+    def claim_share(self, review: Review) -> bool:
+        """Mark the review shared; False if it already was (one share per review)."""
+        result = self.session.execute(
+            update(Review)
+            .where(Review.id == review.id, Review.shared_at.is_(None))
+            .values(shared_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(review)
+        return bool(getattr(result, "rowcount", 0))
+
+    def release_share(self, review: Review) -> None:
+        """Undo `claim_share` (the message could not be delivered, so it may be tried again)."""
+        self.session.execute(
+            update(Review)
+            .where(Review.id == review.id)
+            .values(shared_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        self.session.refresh(review)
 
     def answers(self, review_id: int) -> dict[str, Any]:
         """Question id → value, in the order they were answered."""

@@ -3,7 +3,8 @@
 Modal: *Add a decision-maker* (views.update with one more person, keeping what was typed),
 *Resume* / *Start new* on the open-draft prompt. Advice message: *Update review* (a new draft
 prefilled from the completed review), *Record outcome* (won / lost / walked_away), *Share
-with my manager*. Every one acks first; ownership is checked by the service.
+with my manager* (once per review: the service records it, and releases it again if the DM
+to the manager fails). Every one acks first; ownership is checked by the service.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.bank import load_bank
 from dealcoach.coach.machine import step_for_round
-from dealcoach.errors import InputError
+from dealcoach.errors import DealcoachError, InputError
 from dealcoach.slack import modal
 from dealcoach.slack.advice import (
     ACTION_OUTCOME,
@@ -145,7 +146,12 @@ async def on_share(
     deps = require_deps(context)
     review_id = valid_review_id(_action(body).get("value"))
     context["dealcoach_review_id"] = str(review_id)
-    message = await share_with_manager(
-        client, deps, await full_actor(deps, client, body), review_id
-    )
+    actor = await full_actor(deps, client, body)
+    try:
+        message = await share_with_manager(client, deps, actor, review_id)
+    except DealcoachError:  # refused (already shared, not theirs, …): nothing was sent
+        raise
+    except Exception:  # the DM to the manager failed: the user may try again
+        await deps.reviews.release_share(actor, review_id)
+        raise
     await respond(text=message, response_type="ephemeral", replace_original=False)
