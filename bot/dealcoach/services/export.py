@@ -7,13 +7,16 @@ arrive and never collected, so memory stays flat however large the log is.
   id, assessment as the coach produced it, the advice text).
 - `csv`: one row a review; fixed columns, then one `answer:<question id>` column per
   question of the bank (multi-choice values joined by `;`), then `answers_other` (JSON) for
-  answers to questions the current bank no longer has.
+  answers to questions the current bank no longer has. Every text cell that a spreadsheet
+  would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`
+  (OWASP CSV injection); numbers stay numbers. JSONL is exact.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TextIO
@@ -95,14 +98,39 @@ def row_to_json(row: ExportRow) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
+# CSV injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with one of
+# these as a formula (tab and CR are stripped first by some, so "\t=cmd" counts too).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def neutralise(text: str) -> str:
+    """Text as a spreadsheet shows it, never runs it: a `'` before a formula-like start.
+
+    A plain number written as text (`-5`, `+31`) is no formula and is left alone.
+    """
+    stripped = text.lstrip(" \t\r\n")
+    if (text.startswith(_FORMULA_START) or stripped.startswith(_FORMULA_START)) and not (
+        _PLAIN_NUMBER.match(text)
+    ):
+        return "'" + text
+    return text
+
+
+def _cell(value: Any) -> str | int | float:
+    """One CSV cell: numbers stay numbers (a negative deal value is -5000, not '-5000),
+    every text cell is neutralised."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return neutralise(str(value).lower())
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return neutralise(";".join(str(v) for v in value))
+    return neutralise(str(value))
 
 
 def _iter_rows(store: Store, since: datetime | None) -> Iterator[ExportRow]:
@@ -133,13 +161,13 @@ def write_export(
                 row.review_id,
                 _iso(row.completed_at),
                 _iso(row.started_at),
-                row.workspace_platform,
-                row.workspace_id,
+                _cell(row.workspace_platform),
+                _cell(row.workspace_id),
                 _cell(row.workspace_name),
-                row.user_id,
+                _cell(row.user_id),
                 _cell(row.display_name),
-                row.platform,
-                row.locale,
+                _cell(row.platform),
+                _cell(row.locale),
                 _cell(row.content_version),
                 _cell(row.deal_name),
                 _cell(row.deal_account),
@@ -149,10 +177,10 @@ def write_export(
                 _cell(row.quadrant),
                 _cell(row.recommendation),
                 _cell(row.flags),
-                " | ".join(str(s) for s in row.assessment.get("next_steps", [])),
+                _cell(" | ".join(str(s) for s in row.assessment.get("next_steps", []))),
             ]
             + [_cell(row.answers.get(q)) for q in question_ids]
-            + [json.dumps(other, ensure_ascii=False) if other else ""]
+            + [_cell(json.dumps(other, ensure_ascii=False)) if other else ""]
         )
         count += 1
     return count
