@@ -60,7 +60,7 @@ def chat_command(
     import json
 
     from dealcoach.coach import load_bank, validate_answers
-    from dealcoach.errors import InputError, InvalidAnswers
+    from dealcoach.errors import InputError, InvalidAnswer, InvalidAnswers
     from dealcoach.services.terminal_review import TerminalReview
     from dealcoach.terminal import (
         ConsoleIO,
@@ -78,8 +78,11 @@ def chat_command(
         try:
             answers = validate_answers(bank, raw, require_complete=True)
         except InvalidAnswers as exc:
-            listed = "; ".join(f"{qid}: {msg}" for qid, msg in exc.errors.items())
-            raise InputError(f"{answers_file}: {listed}") from None
+            raise InputError(f"{answers_file}: {_answer_errors(exc.errors)}") from None
+        except InvalidAnswer as exc:
+            raise InputError(
+                f"{answers_file}: {_answer_errors({exc.question_id: exc.reason})}"
+            ) from None
         except InputError as exc:
             raise InputError(f"{answers_file}: {exc}") from None
     # The review log (store block): a draft saved at every answer, completed at the end.
@@ -110,6 +113,23 @@ def chat_command(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         click.echo("\n" + advice, nl=False)
+
+
+_SHOWN_ANSWER_ERRORS = 3
+
+
+def _answer_errors(errors: dict[str, str]) -> str:
+    """An answers file's problems in one short line: the first few offending keys (cut to 60
+    characters) and why, never the values (a foreign file's text stays out of the error)."""
+    import re
+
+    shown = []
+    for qid, message in list(errors.items())[:_SHOWN_ANSWER_ERRORS]:
+        key = qid if len(qid) <= 60 else qid[:59] + "…"
+        reason = re.sub(r"""(['"]).*?\1""", "…", message)
+        shown.append(f"{key}: {reason}")
+    more = len(errors) - len(shown)
+    return "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
 
 
 def _chat_default_lang() -> str:

@@ -528,15 +528,27 @@ def read_answers_file(path: Path) -> dict[str, Any]:
     """Raw answers from a YAML or JSON file, flattened to question ids (not validated)."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # At most MAX_ANSWERS_FILE_BYTES (+1 to tell "too large"): /dev/zero, a FIFO fed
+        # forever or a huge file cost one bounded read, not gigabytes of memory.
+        with path.open("rb") as stream:
+            data = stream.read(MAX_ANSWERS_FILE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a folder, not an answers file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not UTF-8 text") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror})") from None
+    if len(data) > MAX_ANSWERS_FILE_BYTES:
+        raise InputError(
+            f"{name}: larger than {MAX_ANSWERS_FILE_BYTES // 1024 // 1024} MiB; "
+            "not an answers file"
+        )
+    if b"\x00" in data:
+        raise InputError(f"{name}: binary data, not an answers file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not UTF-8 text") from None
     try:
         return _parse_answers(name, path, text)
     except RecursionError:  # "[[[[…" or {"a": {"a": …}} thousands deep
@@ -557,13 +569,44 @@ def _parse_answers(name: str, path: Path, text: str) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            problem = getattr(exc, "problem", None) or "syntax error"
+            problem = _without_content(getattr(exc, "problem", None) or "syntax error")
             raise InputError(f"{name}: not valid YAML{where}: {problem}") from None
     if data is None:
         raise InputError(f"{name}: the file is empty; expected question ids such as deal.name")
     if not isinstance(data, dict):
         raise InputError(f"{name}: expected a mapping of question id to answer")
+    if _more_leaves_than(data, MAX_ANSWERS_FILE_LEAVES):
+        # YAML aliases make a small file a huge tree (`b: {x: *a, y: *a, …}` ten levels deep)
+        raise InputError(
+            f"{name}: more than {MAX_ANSWERS_FILE_LEAVES:,} answers; not an answers file"
+        )
     return flatten_answers(data)
+
+
+# How much of an answers file is read, and how many answers it may hold (an answers file is a
+# few kB with a few dozen answers; these are far above that and far below harm).
+MAX_ANSWERS_FILE_BYTES = 1024 * 1024
+MAX_ANSWERS_FILE_LEAVES = 10_000
+
+
+def _without_content(problem: str) -> str:
+    """A parser's complaint without the file's text it quotes (a tag, an alias, a character)."""
+    return re.sub(r"""(['"]).*?\1""", "…", problem.splitlines()[0] if problem else "")[:80]
+
+
+def _more_leaves_than(data: object, limit: int) -> bool:
+    """Does `data` (aliases counted each time they are used) hold more than `limit` values?"""
+    stack, seen = [data], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > limit:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def flatten_answers(data: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:

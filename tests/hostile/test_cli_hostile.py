@@ -137,3 +137,111 @@ def test_a_key_with_line_breaks_is_still_one_escaped_line(
     assert code == 2
     assert len(err.strip().splitlines()) == 1, err
     assert "\x1b" not in err  # no raw escape sequence reaches the terminal
+
+
+# --- issue #11 item 12: bounded reads, no file content in the error --------------------------
+
+
+def _limit_memory() -> None:  # pragma: no cover - runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1024 * 1024 * 1024, 1024 * 1024 * 1024))
+
+
+def test_dev_zero_is_one_bounded_read_then_one_line(tmp_path: Path) -> None:
+    """Regression: `chat --answers /dev/zero` read 7.2 GB in 20 s (here the child is capped at
+    1 GiB of address space, so the old unbounded read dies instead of eating the machine)."""
+    code, err, seconds = _chat_process(tmp_path, "/dev/zero", timeout=30)
+    assert code == 2, (code, err[-1000:])
+    assert seconds < 30
+    assert err.strip().splitlines() == [
+        "dealcoach: /dev/zero: larger than 1 MiB; not an answers file"
+    ]
+
+
+def test_a_file_over_one_mib_is_refused_unparsed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    content = b"deal.name: Acme\n" + b"# padding\n" * (110 * 1024)
+    code, _out, err = run_chat(tmp_path, content, ".yaml", capsys, monkeypatch)
+    assert code == 2
+    assert "larger than 1 MiB" in err and len(err.strip().splitlines()) == 1
+
+
+PASSWD = (
+    "root:x:0:0:root:/root:/bin/bash\n"
+    "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+    "backup: x:34:34:backup:/var/backups:/usr/sbin/nologin-SECRETLINE\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [
+        (PASSWD, ".yaml"),
+        (PASSWD, ".json"),
+        # a foreign mapping: many keys, values that must not be shown
+        ("".join(f"user{i}: hunter2-SECRETLINE-{i}\n" for i in range(200)), ".yaml"),
+        # a real question id with a value from elsewhere
+        ('deal.name: Acme\ndeal.stage: "x:0:0:SECRETLINE"\n', ".yaml"),
+        ('{"deal.name": "Acme", "deal.value": "SECRETLINE"}', ".json"),
+        # parser complaints that quote the file (a tag, an alias)
+        ("deal.name: !<SECRETLINE:x:0:0> 1\n", ".yaml"),
+        ("deal.name: *SECRETLINE\n", ".yaml"),
+        ('deal.name: "\\qSECRETLINE"\n', ".yaml"),
+    ],
+)
+def test_a_foreign_file_is_not_echoed_beyond_the_offending_key(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: Any,
+    content: str,
+    suffix: str,
+) -> None:
+    code, _out, err = run_chat(tmp_path, content.encode(), suffix, capsys, monkeypatch)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "SECRETLINE" not in err and "hunter2" not in err and "/bin/bash" not in err, err
+    assert len(err) < 600, err
+
+
+CHAT = ["-c", "from dealcoach.cli import main; main()", "chat"]
+
+
+def _chat_process(tmp_path: Path, answers: str, timeout: float) -> tuple[int, str, float]:
+    """`dealcoach chat --answers FILE --json` in a child process (1 GiB of address space at
+    most), killed after `timeout` seconds (then the exit status is -9)."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEALCOACH_", "SLACK_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'dealcoach.db'}"
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, *CHAT, "--answers", answers, "--json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=timeout,
+            preexec_fn=_limit_memory,
+        )
+    except subprocess.TimeoutExpired:
+        return -9, "", time.monotonic() - started
+    return done.returncode, done.stderr, time.monotonic() - started
+
+
+def test_yaml_aliases_cannot_blow_a_small_file_up(tmp_path: Path) -> None:
+    """A 1 kB file whose aliases make 10^10 answers: refused at once, not flattened."""
+    lines = ["a0: &a0 {x: 1, y: 2, z: 3, w: 4, v: 5, u: 6, t: 7, s: 8, r: 9, q: 10}"]
+    for level in range(1, 10):
+        refs = ", ".join(f"k{i}: *a{level - 1}" for i in range(10))
+        lines.append(f"a{level}: &a{level} {{{refs}}}")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, err, seconds = _chat_process(tmp_path, str(path), timeout=30)
+    assert code == 2, (code, err[-500:])
+    assert seconds < 30 and "not an answers file" in err
