@@ -540,8 +540,7 @@ def read_answers_file(path: Path) -> dict[str, Any]:
         raise InputError(f"{name}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_ANSWERS_FILE_BYTES:
         raise InputError(
-            f"{name}: larger than {MAX_ANSWERS_FILE_BYTES // 1024 // 1024} MiB; "
-            "not an answers file"
+            f"{name}: larger than {MAX_ANSWERS_FILE_BYTES // 1024 // 1024} MiB; not an answers file"
         )
     if b"\x00" in data:
         raise InputError(f"{name}: binary data, not an answers file")
