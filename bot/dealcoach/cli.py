@@ -132,23 +132,6 @@ def _answer_errors(errors: dict[str, str]) -> str:
     return "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
 
 
-_SHOWN_ANSWER_ERRORS = 3
-
-
-def _answer_errors(errors: dict[str, str]) -> str:
-    """An answers file's problems in one short line: the first few offending keys (cut to 60
-    characters) and why, never the values (a foreign file's text stays out of the error)."""
-    import re
-
-    shown = []
-    for qid, message in list(errors.items())[:_SHOWN_ANSWER_ERRORS]:
-        key = qid if len(qid) <= 60 else qid[:59] + "…"
-        reason = re.sub(r"""(['"]).*?\1""", "…", message)
-        shown.append(f"{key}: {reason}")
-    more = len(errors) - len(shown)
-    return "; ".join(shown) + (f" (and {more} more)" if more > 0 else "")
-
-
 def _chat_default_lang() -> str:
     """DEALCOACH_LANG when set and valid; `en` otherwise (chat needs no other setting)."""
     from pydantic import ValidationError
