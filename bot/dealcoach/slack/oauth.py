@@ -142,8 +142,16 @@ async def _on_success(args: AsyncSuccessArgs) -> BoltResponse:
     return await args.default.success(args)
 
 
+# Bolt's own failure reasons; anything else is the `error` query parameter of the redirect,
+# which anyone can type, so it is not copied into the log.
+_FAILURE_REASONS = frozenset(
+    {"invalid_browser", "invalid_state", "missing_code", "invalid_code", "storage_error"}
+)
+
+
 async def _on_failure(args: AsyncFailureArgs) -> BoltResponse:
-    log.warning("slack install refused: %s", args.reason)
+    reason = args.reason if args.reason in _FAILURE_REASONS else "error parameter from the redirect"
+    log.warning("slack install refused: %s", reason)
     return await args.default.failure(args)
 
 
