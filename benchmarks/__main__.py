@@ -32,7 +32,10 @@ MARK_END = "<!-- machine:end -->"
 # name → (full arguments, --quick arguments); `--write FILE` is appended when asked.
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "slack_ack": (["--users", "16", "--seconds", "10"], ["--seconds", "4", "--rounds", "1"]),
-    "load": (["--users", "16", "--seconds", "10"], ["--users", "8", "--seconds", "4"]),
+    "load": (
+        ["--users", "16", "--generators", "4", "--seconds", "10"],
+        ["--users", "8", "--generators", "2", "--seconds", "4"],
+    ),
     "digest_bench": (
         [],
         ["--reviews", "20000", "--reps", "200", "--managers", "20"],
