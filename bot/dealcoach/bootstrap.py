@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from dealcoach.config import Settings, get_settings
+from dealcoach.services.conversations import AsyncConversationService
 from dealcoach.services.digests import AsyncDigestService, DigestService
 from dealcoach.services.people import AsyncPeopleService, PeopleService
 from dealcoach.services.reviews import AsyncReviewService, ReviewService
@@ -41,6 +42,10 @@ class Services:
     @cached_property
     def async_people(self) -> AsyncPeopleService:
         return AsyncPeopleService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    @cached_property
+    def async_conversations(self) -> AsyncConversationService:
+        return AsyncConversationService(self.async_store)
 
     # Managers: who reports to whom (admins: DEALCOACH_ADMINS and workspace admins) and the
     # digests (on demand, previews, App Home data, pausing reminders).

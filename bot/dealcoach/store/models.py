@@ -18,6 +18,7 @@ Entities:
 - `ReviewFlag`: one row per flag of a completed review, for SQL counting per flag.
 - `DigestRun`: the claim of one manager's digest for one ISO week (unique) and its outcome.
 - `NudgeLog`: one nudge per person, deal and ISO week (unique), so nothing nags twice.
+- `ConversationGreeting`: one welcome per chat, however many install events arrive.
 """
 
 from __future__ import annotations
@@ -263,6 +264,17 @@ class NudgeLog(Base):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"), index=True)
     iso_week: Mapped[str] = mapped_column(String(8))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConversationGreeting(Base):
+    """A chat the bot has greeted (Teams sends both installationUpdate and conversationUpdate
+    on a personal install): the primary key claims the one welcome per conversation."""
+
+    __tablename__ = "conversation_greeting"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    greeted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # slack_sdk's OAuth stores, on our metadata (default table names), so Alembic owns them.

@@ -148,6 +148,13 @@ class TeamsBot:
             return
         actor = self.actor(activity)
         locale = await self.remember(context, actor)
+        # Teams sends installationUpdate *and* conversationUpdate on a personal install (and
+        # again on a reinstall): greet once per chat, a fact kept in the database.
+        conversation = activity.conversation.id if activity.conversation else None
+        if conversation and not await self.services.async_conversations.first_greeting(
+            "teams", conversation
+        ):
+            return
         await context.send_activity(t(locale, "welcome"))
 
     async def on_message(self, context: TurnContext, state: TurnState) -> None:
