@@ -101,6 +101,10 @@ def chat_command(
             try:
                 run_review(bank, review.answers, io=io, on_answer=review.save)
             except ReviewInterrupted as exc:
+                if not exc.answers and isinstance(exc.__context__, EOFError):
+                    # Input ended before the first answer: there is nothing to pause or resume.
+                    click.echo(message(review.locale, "not_started"), err=True)
+                    return
                 review.save(exc.answers)
                 click.echo(message(review.locale, "paused"), err=True)
                 sys.exit(130)
@@ -227,13 +231,42 @@ def _deploy_setting(name: str) -> str | None:
 
 # --- store: `db`, `export`, `forget`, `prune` ------------------------------------------------
 
-from typing import TYPE_CHECKING  # noqa: E402 (kept inside this block: see HELPERS.md)
+import time  # noqa: E402 (kept inside this block: see HELPERS.md)
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import TextIO
 
     from dealcoach.config import Settings
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+
+
+@contextmanager
+def _progress(length: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr while the block runs, only when stderr is a terminal (never
+    in a pipe, a log file or CI); yields `tick()`, called once per item done."""
+    if not _stderr_is_terminal() or length <= 0:
+        yield lambda: None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _took(started: float) -> str:
+    seconds = time.monotonic() - started
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:,.0f} s"
 
 
 def _store_settings() -> Settings:
@@ -271,12 +304,41 @@ def db_group() -> None:
 @click.argument("revision", default="head")
 def db_upgrade_command(revision: str) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
+    from functools import partial
+
     from dealcoach.store.engine import current_revision, migrate, normalize_url
 
     url = _store_settings().database_url
-    _alembic_errors(lambda: migrate(url, revision))
+    started = time.monotonic()
+    before = current_revision(url)
+    steps = _pending_revisions(url, before, revision) if _stderr_is_terminal() else None
+    if steps:  # one revision at a time, so the bar moves
+        with _progress(len(steps), "migrating") as tick:
+            for step in steps:
+                _alembic_errors(partial(migrate, url, step))
+                tick()
+    else:
+        _alembic_errors(lambda: migrate(url, revision))
+    after = current_revision(url)
     shown = normalize_url(url).render_as_string(hide_password=True)
-    click.echo(f"database {shown} is at revision {current_revision(url) or 'base'}")
+    click.echo(f"database {shown} is at revision {after or 'base'}")
+    applied = len(_pending_revisions(url, before, after or "base") or [])
+    click.echo(f"applied {_plural(applied, 'migration')} in {_took(started)}", err=True)
+
+
+def _pending_revisions(url: str, current: str | None, target: str) -> list[str] | None:
+    """The revisions an upgrade from `current` to `target` applies, oldest first (None when
+    alembic cannot tell: an unknown target is left to `migrate` to report)."""
+    from alembic.script import ScriptDirectory
+
+    from dealcoach.store.engine import alembic_config
+
+    try:
+        script = ScriptDirectory.from_config(alembic_config(url))
+        revisions = script.iterate_revisions(target, current or "base")
+        return [r.revision for r in reversed(list(revisions)) if r is not None]
+    except Exception:  # alembic's own errors, for `migrate` to report in one line
+        return None
 
 
 @db_group.command("downgrade")
@@ -315,12 +377,25 @@ def export_command(fmt: str, since: str | None, output: TextIO) -> None:
     from dealcoach.services.export import parse_since, write_export
 
     since_at = parse_since(since)
+    started = time.monotonic()
     services = build_services(_store_settings())
     try:
-        count = write_export(services.store, output, fmt, since_at)  # type: ignore[arg-type]
+        total = (
+            services.store.run(lambda uow: uow.reviews.count(status="completed"))
+            if _stderr_is_terminal()
+            else 0
+        )
+        with _progress(total, "exporting") as tick:
+            count = write_export(
+                services.store,
+                output,
+                fmt,  # type: ignore[arg-type]
+                since_at,
+                on_row=tick,
+            )
     finally:
         services.close()
-    click.echo(f"exported {count} review{'s' if count != 1 else ''}", err=True)
+    click.echo(f"exported {_plural(count, 'review')} in {_took(started)}", err=True)
 
 
 @cli.command("forget")
@@ -490,9 +565,14 @@ def _digest_store_run(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def _week_option(value: str | None) -> Any:
+    """`--week`: the same words as Slack and Teams (`last`, `this`, `vorige`, `deze`) or
+    `YYYY-Www`, through the one parser (`IsoWeek.choice`); None when not given."""
     from dealcoach.digest.weeks import IsoWeek
 
-    return IsoWeek.parse(value) if value else None
+    return IsoWeek.choice(value) if value else None
+
+
+_WEEK_METAVAR = "last|this|YYYY-Www"
 
 
 @cli.group("digest")
@@ -501,16 +581,25 @@ def digest_group() -> None:
 
 
 @digest_group.command("send")
-@click.option("--week", metavar="YYYY-Www", help="Default: the last full ISO week.")
+@click.option("--week", metavar=_WEEK_METAVAR, help="Default: last (the last full ISO week).")
 def digest_send_command(week: str | None) -> None:
     """Send each manager their digest of WEEK, exactly once per manager and week."""
     import asyncio
+    from datetime import timedelta
 
     from dealcoach.bootstrap import build_services
     from dealcoach.digest.delivery import DbRunner, send_digests
     from dealcoach.digest.notifier import PrintNotifier
+    from dealcoach.store.types import utcnow
 
     chosen = _week_option(week)
+    now = utcnow()
+    if chosen == "this":
+        # Each manager's current week in their own time zone: the last full week as seen a
+        # week from now (send_digests resolves the default per manager).
+        now += timedelta(weeks=1)
+    if chosen in ("this", "last"):
+        chosen = None
     settings = _store_settings()
     notifiers: dict[str, Any] = {"cli": PrintNotifier()}
     if settings.slack_bot_token is not None:
@@ -531,19 +620,28 @@ def digest_send_command(week: str | None) -> None:
             settings.require_teams()
             runtime = TeamsRuntime.create(settings, services)
             notifiers["teams"] = TeamsNotifier(runtime, AsyncContacts(runner))
+    started = time.monotonic()
     try:
-        report = asyncio.run(
-            send_digests(
-                runner,
-                notifiers,
-                week=chosen,
-                default_locale=settings.dealcoach_lang,
-                default_tz=settings.dealcoach_default_timezone,
+        total = services.store.run(_count_managers) if _stderr_is_terminal() else 0
+        with _progress(total, "sending digests") as tick:
+            report = asyncio.run(
+                send_digests(
+                    runner,
+                    {name: _TickingNotifier(n, tick) for name, n in notifiers.items()},
+                    week=chosen,
+                    now=now,
+                    default_locale=settings.dealcoach_lang,
+                    default_tz=settings.dealcoach_default_timezone,
+                )
             )
-        )
     finally:
         services.close()
-    click.echo(f"digests: {report.summary()}", err=True)
+    summary = f"sent {_plural(len(report.sent), 'digest')}, {len(report.failed):,} failed"
+    if report.skipped:
+        summary += f", {len(report.skipped):,} already sent"
+    if report.no_notifier:
+        summary += f", {len(report.no_notifier):,} with no way to deliver"
+    click.echo(f"{summary} in {_took(started)}", err=True)
     for user, error in report.failed:
         click.echo(f"  {user}: {error}", err=True)
     if report.no_notifier:
@@ -556,9 +654,32 @@ def digest_send_command(week: str | None) -> None:
         sys.exit(3)
 
 
+def _count_managers(uow: Any) -> int:
+    from dealcoach.store import digests as q
+
+    return len(q.managers(uow.session))
+
+
+class _TickingNotifier:
+    """A notifier that moves the progress bar after each digest it delivers (or fails)."""
+
+    def __init__(self, inner: Any, tick: Callable[[], None]) -> None:
+        self._inner = inner
+        self._tick = tick
+
+    async def send_digest(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await self._inner.send_digest(*args, **kwargs)
+        finally:
+            self._tick()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 @digest_group.command("preview")
 @click.option("--manager", "manager_id", required=True, metavar="ID", help="The manager's id.")
-@click.option("--week", metavar="YYYY-Www", help="Default: the last full ISO week.")
+@click.option("--week", metavar=_WEEK_METAVAR, help="Default: last (the last full ISO week).")
 @click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
 @click.option("--blocks", is_flag=True, help="Print the Slack Block Kit JSON instead of text.")
 def digest_preview_command(
@@ -571,7 +692,7 @@ def digest_preview_command(
     from dealcoach.store.types import utcnow
 
     settings = _store_settings()
-    chosen = str(_week_option(week)) if week else None
+    chosen = str(_week_option(week)) if week else None  # a word is resolved in the manager's zone
     result = _digest_store_run(
         preview,
         workspace,

@@ -10,11 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dealcoach.errors import InputError
 
 _WEEK = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
+
+WeekWord = Literal["last", "this"]
+# The week words every interface accepts (English and Dutch), see `IsoWeek.choice`.
+LAST_WORDS = frozenset({"last", "previous", "vorige", "vorig"})
+THIS_WORDS = frozenset({"this", "current", "deze", "huidige"})
 
 
 def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
@@ -63,14 +69,29 @@ class IsoWeek:
         return cls.containing(moment, tz).previous()
 
     @classmethod
+    def choice(cls, text: str | None) -> IsoWeek | WeekWord:
+        """The one parser of what people type for a week, in Slack, Teams and the CLI:
+        `None`/`last`/`vorige` → "last" (the last full week), `this`/`deze` → "this" (the
+        current one), else a `YYYY-Www` week. Which week a word means depends on the time
+        zone, so words are resolved later (`resolve`, `dealcoach digest send`)."""
+        word = (text or "last").strip().lower()
+        if word in LAST_WORDS:
+            return "last"
+        if word in THIS_WORDS:
+            return "this"
+        if not _WEEK.match(word):
+            raise InputError(f"{text!r} is not a week: use last, this or YYYY-Www (e.g. 2026-W47)")
+        return cls.parse(word)
+
+    @classmethod
     def resolve(cls, text: str | None, moment: datetime, tz: ZoneInfo) -> IsoWeek:
         """`None`/`last`/`vorige` → last full week; `this`/`deze` → the current one."""
-        word = (text or "last").strip().lower()
-        if word in ("last", "vorige", "previous", "vorig"):
+        chosen = cls.choice(text)
+        if chosen == "last":
             return cls.last_full(moment, tz)
-        if word in ("this", "deze", "current", "huidige"):
+        if chosen == "this":
             return cls.containing(moment, tz)
-        return cls.parse(word)
+        return chosen
 
     @property
     def monday(self) -> date:

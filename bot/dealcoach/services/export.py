@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TextIO
 
@@ -139,14 +139,23 @@ def _iter_rows(store: Store, since: datetime | None) -> Iterator[ExportRow]:
 
 
 def write_export(
-    store: Store, out: TextIO, fmt: ExportFormat = "jsonl", since: datetime | None = None
+    store: Store,
+    out: TextIO,
+    fmt: ExportFormat = "jsonl",
+    since: datetime | None = None,
+    *,
+    on_row: Callable[[], object] | None = None,
 ) -> int:
-    """Write every completed review (completed at/after `since`); returns how many."""
+    """Write every completed review (completed at/after `since`); returns how many.
+
+    `on_row()` is called after each review written (the CLI's progress bar)."""
     count = 0
     if fmt == "jsonl":
         for row in _iter_rows(store, since):
             out.write(json.dumps(row_to_json(row), ensure_ascii=False, sort_keys=True) + "\n")
             count += 1
+            if on_row is not None:
+                on_row()
         return count
     if fmt != "csv":
         raise InputError(f"unknown export format {fmt!r} (allowed: jsonl, csv)")
@@ -183,4 +192,6 @@ def write_export(
             + [_cell(json.dumps(other, ensure_ascii=False)) if other else ""]
         )
         count += 1
+        if on_row is not None:
+            on_row()
     return count
