@@ -40,7 +40,7 @@ def _one_review(
 
 
 def measure(live: LiveServer, slack: SlackSender, api: MockSlackWebApi) -> dict[str, Tally]:
-    engine = live.app.state.services.async_store.engine.sync_engine
+    engine = live.app.state.services.async_store.sync_engine
     counter = SqlCounter(engine)
     try:
         _one_review(counter, slack, api, "pursue", 0)  # first sight of the user

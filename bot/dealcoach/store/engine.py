@@ -53,6 +53,12 @@ def is_sqlite(url: str | URL) -> bool:
     return (url if isinstance(url, URL) else normalize_url(url)).get_backend_name() == "sqlite"
 
 
+def is_sqlite_file(url: str | URL) -> bool:
+    """A SQLite database in a file (not in memory): one that two engines can share."""
+    parsed = url if isinstance(url, URL) else normalize_url(url)
+    return parsed.get_backend_name() == "sqlite" and _sqlite_file(parsed) is not None
+
+
 def _sqlite_file(url: URL) -> Path | None:
     db = url.database
     if not db or db == ":memory:" or db.startswith("file:"):

@@ -656,9 +656,9 @@ class ReviewRepo(_Repo):
     def flags(self, review_id: int) -> list[str]:
         return list(
             self.session.scalars(
-                select(ReviewFlag.flag).where(ReviewFlag.review_id == review_id).order_by(
-                    ReviewFlag.flag
-                )
+                select(ReviewFlag.flag)
+                .where(ReviewFlag.review_id == review_id)
+                .order_by(ReviewFlag.flag)
             )
         )
 
@@ -694,9 +694,9 @@ class ReviewRepo(_Repo):
         """Delete drafts (and their answers) last touched before `older_than`."""
         stale = select(Review.id).where(Review.status == "draft", Review.updated_at < older_than)
         answers = self.session.execute(
-            delete(Answer).where(Answer.review_id.in_(stale)).execution_options(
-                synchronize_session=False
-            )
+            delete(Answer)
+            .where(Answer.review_id.in_(stale))
+            .execution_options(synchronize_session=False)
         )
         drafts = self.session.execute(
             delete(Review)
@@ -819,19 +819,19 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
         return ForgetResult(0, 0, 0)
     review_ids = select(Review.id).where(Review.person_id.in_(ids))
     answers = session.execute(
-        delete(Answer).where(Answer.review_id.in_(review_ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(Answer)
+        .where(Answer.review_id.in_(review_ids))
+        .execution_options(synchronize_session=False)
     )
     session.execute(
-        delete(ReviewFlag).where(ReviewFlag.review_id.in_(review_ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(ReviewFlag)
+        .where(ReviewFlag.review_id.in_(review_ids))
+        .execution_options(synchronize_session=False)
     )
     session.execute(
-        delete(Assessment).where(Assessment.review_id.in_(review_ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(Assessment)
+        .where(Assessment.review_id.in_(review_ids))
+        .execution_options(synchronize_session=False)
     )
     # Reviews reopened from one of theirs (only theirs can be) lose the link first.
     session.execute(
@@ -841,9 +841,7 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
         .execution_options(synchronize_session=False)
     )
     reviews = session.execute(
-        delete(Review).where(Review.person_id.in_(ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(Review).where(Review.person_id.in_(ids)).execution_options(synchronize_session=False)
     )
     session.execute(
         delete(TeamMembership)
@@ -851,14 +849,14 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        delete(NudgeLog).where(NudgeLog.person_id.in_(ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(NudgeLog)
+        .where(NudgeLog.person_id.in_(ids))
+        .execution_options(synchronize_session=False)
     )
     session.execute(
-        delete(DigestRun).where(DigestRun.manager_id.in_(ids)).execution_options(
-            synchronize_session=False
-        )
+        delete(DigestRun)
+        .where(DigestRun.manager_id.in_(ids))
+        .execution_options(synchronize_session=False)
     )
     session.execute(
         delete(Deal).where(Deal.owner_id.in_(ids)).execution_options(synchronize_session=False)
