@@ -28,6 +28,52 @@ def test_postgres_engine_is_pooled_with_pre_ping() -> None:
     engine.dispose()
 
 
+def test_async_postgres_pool_replaces_a_killed_connection_without_a_ping(
+    postgres_url: str,
+) -> None:
+    """No `SELECT 1` per checkout on the server's pool: a pooled connection whose backend
+    was terminated is noticed at checkout (its socket is readable) and replaced."""
+    import asyncio
+    import uuid
+
+    import psycopg
+    from sqlalchemy import event
+    from tests.conftest import _libpq_url
+
+    from dealcoach.store.engine import make_async_engine
+
+    name = f"dc_engine_{uuid.uuid4().hex[:8]}"
+
+    async def scenario() -> tuple[int, list[str]]:
+        engine = make_async_engine(f"{postgres_url}&application_name={name}")
+        assert not engine.sync_engine.pool._pre_ping  # type: ignore[attr-defined]
+        sent: list[str] = []
+        connects: list[int] = []
+        event.listen(engine.sync_engine, "connect", lambda *_: connects.append(1))
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", lambda _c, _cu, sql, *_: sent.append(sql)
+        )
+        try:
+            async with engine.connect() as conn:
+                assert await conn.scalar(text("SELECT 41")) == 41
+            with psycopg.connect(_libpq_url(postgres_url), autocommit=True) as side:
+                side.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s",
+                    (name,),
+                )
+            await asyncio.sleep(0.2)
+            async with engine.connect() as conn:
+                assert await conn.scalar(text("SELECT 42")) == 42
+        finally:
+            await engine.dispose()
+        return len(connects), sent
+
+    connects, sent = asyncio.run(scenario())
+    assert connects == 2  # the dead one was replaced
+    assert sent == ["SELECT 41", "SELECT 42"]  # and nothing else went over the wire
+
+
 def test_unknown_database_url_is_one_clear_config_error() -> None:
     with pytest.raises(ConfigError, match="DATABASE_URL"):
         normalize_url("mysql://x/y")

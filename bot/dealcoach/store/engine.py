@@ -3,7 +3,11 @@
 - `make_engine(url)`: SQLite gets WAL, foreign keys on, a busy timeout and `BEGIN IMMEDIATE`
   transactions (a writer takes the write lock up front, so two writers queue on the busy
   timeout instead of failing with a stale snapshot). PostgreSQL gets a pool with pre-ping.
-- `make_async_engine(url)`: the same settings on aiosqlite / psycopg 3 async.
+- `make_async_engine(url)`: the same settings on aiosqlite / psycopg 3 async, except that the
+  server's PostgreSQL pool does not pre-ping (a `SELECT 1` round trip per checkout): a pooled
+  connection whose socket has something to read while idle (the server said goodbye: a
+  restart, `pg_terminate_backend`) or is closed is replaced at checkout, without a round trip;
+  connections are recycled after 30 minutes.
 - `migrate(url, "head")`, `downgrade(url, rev)`, `current_revision(url)`, `head_revision()`:
   Alembic from `dealcoach.resources.migrations_dir()` (works from an installed wheel).
 - `store_errors()`: turns lost connections and a missing schema into `StoreUnavailable`.
@@ -12,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,7 +123,29 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     # "postgresql+psycopg" resolves to psycopg 3's async dialect under create_async_engine.
-    return create_async_engine(parsed, pool_pre_ping=True, pool_recycle=1800, **kwargs)
+    engine = create_async_engine(parsed, pool_recycle=1800, **kwargs)
+    event.listen(engine.sync_engine, "checkout", _drop_dead_connection)
+    return engine
+
+
+def connection_is_dead(driver_connection: Any) -> bool:
+    """An idle psycopg connection that is closed, broken, or whose socket is readable: the
+    server sent something while nobody asked (its goodbye before closing) — no round trip."""
+    if getattr(driver_connection, "closed", False) or getattr(driver_connection, "broken", False):
+        return True
+    try:
+        fd = driver_connection.fileno()
+    except Exception:  # a connection we cannot inspect is not trusted
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
+
+
+def _drop_dead_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    if connection_is_dead(record.driver_connection):
+        # The pool discards this one and checks out (or opens) another.
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 # --- errors ---------------------------------------------------------------------------------
