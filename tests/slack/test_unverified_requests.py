@@ -330,3 +330,28 @@ async def test_the_error_handler_does_nothing_for_an_unverified_request(
         assert resp is not None and resp.status == 401
     await asyncio.sleep(0.2)
     assert listener.requests == [] and slack_api.calls == []
+
+
+async def test_socket_mode_requests_count_as_verified_so_errors_still_reach_the_user(
+    settings: Any, slack_api: MockSlackWebApi
+) -> None:
+    """Socket Mode traffic comes over the authenticated websocket, unsigned: an error in a
+    listener must still be told to the user (not taken for an unverified request)."""
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from tests.slack.conftest import make_services
+
+    from dealcoach.slack.app import build_app
+
+    services = make_services(settings)
+    try:
+        app = build_app(settings, services)
+        payload = load_payload("block_actions_message")
+        payload["response_url"] = slack_api.response_url()
+        payload["actions"][0].update(action_id="advice_share", value="987654")
+        request = AsyncBoltRequest(body=interactive_body(payload), mode="socket_mode")
+        resp = await app.async_dispatch(request)
+        assert resp.status == 200
+        (reply,) = await asyncio.to_thread(slack_api.wait_for, "response_url", 1)
+        assert "987654" in reply.params["text"]
+    finally:
+        await services.aclose()
