@@ -406,3 +406,35 @@ async def test_made_up_methods_and_paths_do_not_grow_the_metrics() -> None:
         if name == "dealcoach_http_requests_total" and ("method", "other") in labels
     )
     assert counted == 600
+
+
+def test_refusals_are_logged_once_per_interval_with_a_count() -> None:
+    from dealcoach.observability import RefusalFilter
+
+    now = [0.0]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RefusalFilter(interval=60, clock=lambda: now[0]))
+    logger = logging.getLogger("uvicorn.error.refusal-test")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        for _ in range(1000):
+            logger.warning("Exceeded concurrency limit.")
+        emfile = OSError(24, "Too many open files")
+        for _ in range(500):
+            logger.error("accept failed", exc_info=(OSError, emfile, None))
+        logger.warning("something else")
+        logger.warning("something else")
+        now[0] = 61.0
+        logger.warning("Exceeded concurrency limit.")
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    refused = [line for line in lines if line.startswith("Exceeded concurrency limit")]
+    assert refused == [
+        "Exceeded concurrency limit.",
+        "Exceeded concurrency limit. (999 more like this not logged)",
+    ]
+    assert sum(line.startswith("accept failed") for line in lines) == 1
+    assert lines.count("something else") == 2  # other records are never dropped

@@ -483,11 +483,59 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
     # A missing or placeholder token/secret is one line and exit status 2, before anything runs.
     settings.require_slack(socket_mode=socket_mode)
     configure_logging(settings)
+    limit = _open_file_headroom(settings.dealcoach_limit_concurrency)
     services = build_services(settings)
     app = create_app(settings, services, socket_mode=socket_mode)
     # log_config=None: uvicorn's loggers go through our JSON handler; access lines come from
     # the observability middleware (with request ids), so uvicorn's own are off.
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    # limit_concurrency: past it uvicorn answers 503 at once instead of taking connections
+    # until the process runs out of file descriptors; timeout_keep_alive closes idle ones.
+    # (A body that trickles in is cut by web.read_body_within's deadline: 408.)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        limit_concurrency=limit,
+        timeout_keep_alive=settings.dealcoach_keep_alive_timeout,
+    )
+
+
+# File descriptors kept free besides client connections: the database pool, the Slack/Teams
+# HTTP clients, log files, the listening socket.
+_RESERVED_FDS = 64
+
+
+def _open_file_headroom(limit_concurrency: int) -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit (the usual soft 1,024 is what 1,100 slow
+    clients exhausted), and keep DEALCOACH_LIMIT_CONCURRENCY below what it allows, so uvicorn
+    answers 503 before accept() fails with "Too many open files". Returns the limit to use."""
+    import logging
+
+    log = logging.getLogger("dealcoach.serve")
+    try:
+        import resource
+    except ImportError:  # not on this platform (Windows)
+        return limit_concurrency
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            log.warning("could not raise the open file limit from %s", soft)
+    if soft != resource.RLIM_INFINITY and limit_concurrency > soft - _RESERVED_FDS:
+        allowed = max(1, soft - _RESERVED_FDS)
+        log.warning(
+            "DEALCOACH_LIMIT_CONCURRENCY %s is above what %s open files allow; using %s",
+            limit_concurrency,
+            soft,
+            allowed,
+        )
+        return allowed
+    return limit_concurrency
 
 
 # --- end of slack block ----------------------------------------------------------------------

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     dealcoach_scheduler: bool = True
     dealcoach_log_level: str = "INFO"
     dealcoach_log_json: bool = True
+    # `dealcoach serve` limits (issue #11 item 7): connections/tasks at once before uvicorn
+    # answers 503, seconds an idle keep-alive connection stays open, seconds a client has to
+    # send a request body (then 408).
+    dealcoach_limit_concurrency: int = Field(default=500, ge=1)
+    dealcoach_keep_alive_timeout: int = Field(default=5, ge=1)
+    dealcoach_body_timeout: float = Field(default=10.0, gt=0)
 
     @field_validator("dealcoach_admins", mode="before")
     @classmethod

@@ -27,10 +27,12 @@ build as many apps as they like, and each replica exports its own process's numb
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -63,6 +65,7 @@ __all__ = [
     "JsonFormatter",
     "Metrics",
     "RedactingFilter",
+    "RefusalFilter",
     "RequestIdMiddleware",
     "configure_logging",
     "create_metrics",
@@ -197,6 +200,64 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Lines written once per refused connection or request under a flood: uvicorn's 503 past
+# `limit_concurrency`, asyncio's accept() failing with "Too many open files", our 408 for a
+# body that does not arrive in time (web.read_body_within). Logged once per interval per kind.
+REFUSAL_KINDS: tuple[tuple[str, str], ...] = (
+    ("uvicorn", "Exceeded concurrency limit"),
+    ("asyncio", "socket.accept() out of system resource"),
+    ("dealcoach.web", "request body not received within"),
+)
+REFUSAL_LOG_INTERVAL_SECONDS = 60.0
+
+
+class RefusalFilter(logging.Filter):
+    """Let the first record of each refusal kind through per `interval`; drop (and count)
+    the rest, and say on the next one let through how many were dropped.
+
+    1,100 slow clients made 58,880 "Too many open files" lines: writing them is itself load.
+    Any record whose exception is EMFILE/ENFILE counts as one kind too, whoever logged it.
+    """
+
+    def __init__(
+        self,
+        interval: float = REFUSAL_LOG_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[str, tuple[float, int]] = {}  # kind → (window start, dropped)
+
+    @staticmethod
+    def kind(record: logging.LogRecord) -> str | None:
+        message = str(record.msg)
+        for logger_name, prefix in REFUSAL_KINDS:
+            if record.name.startswith(logger_name) and message.startswith(prefix):
+                return prefix
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, OSError) and error.errno in (errno.EMFILE, errno.ENFILE):
+            return "too many open files"
+        return None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = self.kind(record)
+        if kind is None:
+            return True
+        with self._lock:
+            now = self.clock()
+            start, dropped = self._windows.get(kind, (None, 0))
+            if start is not None and now - start < self.interval:
+                self._windows[kind] = (start, dropped + 1)
+                return False
+            self._windows[kind] = (now, 0)
+        if dropped:
+            record.msg = f"{record.msg} ({dropped} more like this not logged)"
+            record.__dict__["refusals_not_logged"] = dropped
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, request_id, extras, exception."""
 
@@ -323,6 +384,7 @@ def configure_logging(
 
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RefusalFilter())
     handler.addFilter(RedactingFilter(all_secrets))
     handler.setFormatter(JsonFormatter() if json_format is not False else _PlainFormatter())
 
