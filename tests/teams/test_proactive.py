@@ -58,6 +58,25 @@ def test_share_sends_the_advice_to_the_managers_personal_chat(
     assert "Rita Rep shared a deal review" in text and "Acme renewal" in text
 
 
+def test_a_share_teams_did_not_accept_can_be_tried_again_and_is_then_sent_once(
+    people: tuple[TeamsUser, TeamsUser], migrated_url: str, connector: ConnectorStub
+) -> None:
+    rita, mark = people
+    mark.say("hi")
+    _assign(migrated_url, mark, rita)
+    advice, _ = run_review(rita, BASE)
+    share = next(a for a in advice["actions"] if a.get("verb") == cards.VERB_SHARE)
+    connector.fail_next(500)
+    first = rita.invoke(cards.VERB_SHARE, share["data"])["value"]
+    assert first != "Shared with your manager." and "already" not in first.lower()
+    assert rita.invoke(cards.VERB_SHARE, share["data"])["value"] == "Shared with your manager."
+    third = rita.invoke(cards.VERB_SHARE, share["data"])["value"]  # a card with the refusal
+    assert "already shared" in card_text(third)
+    attempts = [c for c in connector.messages() if c.conversation_id == mark.conversation_id
+                and c.cards]
+    assert len(attempts) == 2  # the one Teams refused and the one delivered; not a third
+
+
 def test_share_without_a_manager_says_so(people: tuple[TeamsUser, TeamsUser]) -> None:
     rita, _ = people
     advice, _ = run_review(rita, BASE)

@@ -378,6 +378,7 @@ class TeamsBot:
         if contact is None:
             return t(locale, "share.none")
         if contact.conversation_ref is None or self.runtime is None:
+            await self.reviews.release_share(actor, review_id)  # not sent: may be tried again
             return t(locale, "share.unreachable")
         header = t(contact.locale, "share.header", user=escape_teams(actor.display_name or ""))
         rendered = render_advice(shared.advice, "teams")
@@ -388,6 +389,9 @@ class TeamsBot:
             await self.runtime.send_to_reference(contact.conversation_ref, _card_message(card))
         except DeliveryError as err:
             log.warning("share failed: %s", err)
+            # Not delivered: the review is not shared, so the next click tries again instead of
+            # answering "already shared".
+            await self.reviews.release_share(actor, review_id)
             return t(locale, "share.unreachable")
         return t(locale, "share.sent")
 
