@@ -217,3 +217,65 @@ def test_past_the_concurrency_limit_new_requests_get_503_logged_once(
     row = next(line for line in limits.splitlines() if line.startswith("Max open files"))
     soft, hard = row.split()[3:5]
     assert soft == hard, row
+
+
+def test_connections_that_never_finish_their_headers_are_closed_after_the_deadline(
+    tmp_path: Path, api: MockSlackWebApi
+) -> None:
+    """uvicorn alone keeps a silent connection, or one sending a header a byte at a time, for
+    ever: 20 of them would hold every slot under DEALCOACH_LIMIT_CONCURRENCY=20."""
+    served = serve(tmp_path, api, DEALCOACH_LIMIT_CONCURRENCY="20", DEALCOACH_BODY_TIMEOUT="1")
+    silent = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(12)]
+    slow = [socket.create_connection(("127.0.0.1", served.port), timeout=5) for _ in range(12)]
+    header = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: " + b"a" * 200
+    closed_at: dict[int, float] = {}
+    started = time.monotonic()
+    try:
+        time.sleep(0.3)
+        during = httpx.get(f"{served.base}/healthz", timeout=5).status_code
+        for s in silent + slow:
+            s.setblocking(False)
+        position = 0
+        while len(closed_at) < len(silent) + len(slow) and time.monotonic() - started < 10:
+            for s in slow:
+                if id(s) not in closed_at and position < len(header):
+                    with contextlib.suppress(OSError):
+                        s.send(header[position : position + 1])
+            position += 1
+            socks = [s for s in silent + slow if id(s) not in closed_at]
+            readable, _, _ = select.select(socks, [], [], 0.1)
+            for s in readable:
+                try:
+                    data = s.recv(4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    closed_at[id(s)] = time.monotonic() - started
+        after = httpx.get(f"{served.base}/healthz", timeout=5).status_code
+    finally:
+        for s in silent + slow:
+            s.close()
+    log = served.stop()
+    assert during == 503  # 24 held connections are over the limit
+    assert len(closed_at) == 24, f"{24 - len(closed_at)} connections still open after 10 s"
+    assert max(closed_at.values()) < 4
+    assert after == 200
+    lines = [line for line in log.splitlines() if "request headers not received" in line]
+    assert len(lines) == 1, lines[:5]
+
+
+def test_keep_alive_connections_still_serve_several_requests(
+    tmp_path: Path, api: MockSlackWebApi
+) -> None:
+    served = serve(tmp_path, api, DEALCOACH_BODY_TIMEOUT="1")
+    try:
+        with httpx.Client(base_url=served.base, timeout=5) as client:
+            first = client.get("/healthz")
+            time.sleep(1.5)  # idle longer than the header deadline, shorter than keep-alive
+            second = client.get("/readyz")
+            third = client.get("/healthz")
+    finally:
+        served.stop()
+    assert [first.status_code, second.status_code, third.status_code] == [200, 200, 200]

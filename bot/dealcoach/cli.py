@@ -472,7 +472,7 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
     from dealcoach.config import get_settings
     from dealcoach.errors import ConfigError
     from dealcoach.observability import configure_logging
-    from dealcoach.web import create_app
+    from dealcoach.web import create_app, header_deadline_protocol
 
     try:
         settings = get_settings()
@@ -490,7 +490,8 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
     # the observability middleware (with request ids), so uvicorn's own are off.
     # limit_concurrency: past it uvicorn answers 503 at once instead of taking connections
     # until the process runs out of file descriptors; timeout_keep_alive closes idle ones.
-    # (A body that trickles in is cut by web.read_body_within's deadline: 408.)
+    # Headers that never complete are cut after DEALCOACH_BODY_TIMEOUT (the h11 protocol with
+    # a header deadline), a body that trickles in by web.read_body_within's deadline (408).
     uvicorn.run(
         app,
         host=host,
@@ -499,6 +500,7 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
         access_log=False,
         limit_concurrency=limit,
         timeout_keep_alive=settings.dealcoach_keep_alive_timeout,
+        http=header_deadline_protocol(settings.dealcoach_body_timeout),
     )
 
 

@@ -202,11 +202,13 @@ class RedactingFilter(logging.Filter):
 
 # Lines written once per refused connection or request under a flood: uvicorn's 503 past
 # `limit_concurrency`, asyncio's accept() failing with "Too many open files", our 408 for a
-# body that does not arrive in time (web.read_body_within). Logged once per interval per kind.
+# body that does not arrive in time (web.read_body_within) and the connections closed for
+# headers that do not (web.header_deadline_protocol). Logged once per interval per kind.
 REFUSAL_KINDS: tuple[tuple[str, str], ...] = (
     ("uvicorn", "Exceeded concurrency limit"),
     ("asyncio", "socket.accept() out of system resource"),
     ("dealcoach.web", "request body not received within"),
+    ("dealcoach.web", "request headers not received within"),
 )
 REFUSAL_LOG_INTERVAL_SECONDS = 60.0
 

@@ -39,6 +39,7 @@ MAX_SLACK_BODY_BYTES = 1024 * 1024
 # Seconds a client has to send a whole request body (DEALCOACH_BODY_TIMEOUT overrides it).
 BODY_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_LOG = "request body not received within %.0f s: answered 408"
+HEADER_TIMEOUT_LOG = "request headers not received within %.0f s: connection closed"
 
 
 def create_app(
@@ -248,3 +249,53 @@ async def database_ready(services: Any) -> tuple[bool, str]:
         log.warning("readiness probe failed: %s", type(exc).__name__)
         ok = False
     return (True, "ok") if ok else (False, "unreachable")
+
+
+def header_deadline_protocol(timeout: float) -> type[Any]:
+    """uvicorn's h11 protocol with a deadline on request *headers*: `timeout` seconds from
+    the connection opening (or from the first byte of the next request on a kept-alive one)
+    to the request's complete headers, else the connection is closed.
+
+    uvicorn has no such deadline: its keep-alive timer is cancelled by any byte, so a client
+    sending nothing, or a header a byte at a time, holds a connection (a descriptor and, with
+    `limit_concurrency`, a slot) for ever. The body has its own deadline (`read_body_within`).
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadlineH11Protocol(H11Protocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _waiting_for_headers(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def _arm(self) -> None:
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_later(timeout, self._headers_too_slow)
+
+        def _disarm(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            if self._waiting_for_headers():
+                self._arm()
+            super().data_received(data)
+            if not self._waiting_for_headers():
+                self._disarm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if self._waiting_for_headers() and not self.transport.is_closing():
+                log.warning(HEADER_TIMEOUT_LOG, timeout)
+                self.transport.close()
+
+    return HeaderDeadlineH11Protocol
