@@ -138,6 +138,14 @@ def test_history_outcome_and_locale(service: ReviewService) -> None:
     with pytest.raises(InputError):
         service.record_outcome(ANN, one.review_id, "maybe")
 
+
+def test_an_outcome_is_refused_on_a_draft_which_stays_a_draft(service: ReviewService) -> None:
+    draft = service.start(ANN, deal_name="Draft deal")
+    with pytest.raises(Conflict):
+        service.record_outcome(ANN, draft.review_id, "won")
+    assert service.get(ANN, draft.review_id).status == "draft"
+    assert [h.outcome for h in service.history(ANN)] in (["open"], [None])
+
     assert service.set_locale(ANN, "nl-NL") == "nl"
     assert service.start(ANN).locale == "nl"
     with pytest.raises(InputError):

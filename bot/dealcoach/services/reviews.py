@@ -447,6 +447,12 @@ def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) 
     if outcome not in OUTCOMES:
         raise InputError(f"unknown outcome {outcome!r} (allowed: {', '.join(OUTCOMES)})")
     review = _owned(uow, actor, review_id)
+    if review.status != "completed":
+        # An outcome belongs to a deal's assessed review; a draft holds no assessment yet
+        # (issue #11 item 13: an outcome must never complete a draft on empty answers).
+        raise Conflict(
+            f"review {review.id} is not finished yet; record the outcome after its advice"
+        )
     if review.deal is None:
         raise Conflict("this review has no deal yet; answer deal.name first")
     uow.deals.set_outcome(review.deal, outcome)
