@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert
 
 from dealcoach.store.models import (
@@ -50,9 +51,52 @@ def _insert(session: Session, model: type[Any]) -> Insert:
     return sqlite_insert(model)
 
 
+_CACHE = "dealcoach.found"
+
+
+def _found(session: Session) -> dict[tuple[Any, ...], Any]:
+    """Rows already looked up by a unique key in this transaction (workspace by platform id,
+    person by user id, deal by name): asked again, they are answered without a query. Keyed
+    on the transaction, so nothing survives a commit or rollback."""
+    tx = session.get_transaction()
+    cached = session.info.get(_CACHE)
+    if cached is None or cached[0] is not tx:
+        cached = (tx, {})
+        session.info[_CACHE] = cached
+    found: dict[tuple[Any, ...], Any] = cached[1]
+    return found
+
+
+def forget_found(session: Session) -> None:
+    """After bulk deletes: nothing looked up before may be handed out again."""
+    session.info.pop(_CACHE, None)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 class _Repo:
     def __init__(self, session: Session) -> None:
         self.session = session
+
+    def _insert_or_find(
+        self, model: type[M], values: dict[str, Any], unique: list[str], find: Select[Any]
+    ) -> M:
+        """INSERT … ON CONFLICT DO NOTHING RETURNING the row; if a unique constraint says
+        someone was first, theirs (get-or-create that is safe across processes, in one
+        statement and without a savepoint)."""
+        stmt = (
+            _insert(self.session, model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=unique)  # type: ignore[attr-defined]
+            .returning(model)
+        )
+        made: M | None = self.session.scalars(stmt).one_or_none()
+        if made is not None:
+            return made
+        existing: M = self.session.scalars(find).one()
+        return existing
 
     def _add_or_find(self, obj: M, find: Select[M]) -> M:
         """Insert `obj` in a savepoint; if a unique constraint says someone was first, return
@@ -76,11 +120,19 @@ class WorkspaceRepo(_Repo):
         return self.session.get(Workspace, workspace_id)
 
     def find(self, platform: str, external_id: str) -> Workspace | None:
-        return self.session.scalars(
+        key = ("workspace", platform, external_id)
+        cache = _found(self.session)
+        hit: Workspace | None = cache.get(key)
+        if hit is not None:
+            return hit
+        found = self.session.scalars(
             select(Workspace).where(
                 Workspace.platform == platform, Workspace.external_id == external_id
             )
         ).one_or_none()
+        if found is not None:
+            cache[key] = found
+        return found
 
     def get_or_create(
         self,
@@ -93,18 +145,21 @@ class WorkspaceRepo(_Repo):
     ) -> Workspace:
         found = self.find(platform, external_id)
         if found is None:
-            found = self._add_or_find(
-                Workspace(
-                    platform=platform,
-                    external_id=external_id,
-                    name=name,
-                    default_locale=default_locale or "en",
-                    timezone=timezone or "UTC",
-                ),
+            found = self._insert_or_find(
+                Workspace,
+                {
+                    "platform": platform,
+                    "external_id": external_id,
+                    "name": name,
+                    "default_locale": default_locale or "en",
+                    "timezone": timezone or "UTC",
+                },
+                ["platform", "external_id"],
                 select(Workspace).where(
                     Workspace.platform == platform, Workspace.external_id == external_id
                 ),
             )
+            _found(self.session)[("workspace", platform, external_id)] = found
         if name and found.name != name:
             found.name = name
         return found
@@ -126,9 +181,17 @@ class PersonRepo(_Repo):
         return self.session.get(Person, person_id)
 
     def find(self, workspace_id: int, user_id: str) -> Person | None:
-        return self.session.scalars(
+        key = ("person", workspace_id, user_id)
+        cache = _found(self.session)
+        hit: Person | None = cache.get(key)
+        if hit is not None:
+            return hit
+        found = self.session.scalars(
             select(Person).where(Person.workspace_id == workspace_id, Person.user_id == user_id)
         ).one_or_none()
+        if found is not None:
+            cache[key] = found
+        return found
 
     def find_everywhere(self, user_id: str) -> list[Person]:
         """Everyone with this platform user id, in any workspace."""
@@ -152,18 +215,21 @@ class PersonRepo(_Repo):
         `set_locale`, wins afterwards)."""
         found = self.find(workspace.id, user_id)
         if found is None:
-            found = self._add_or_find(
-                Person(
-                    workspace_id=workspace.id,
-                    user_id=user_id,
-                    display_name=display_name,
-                    locale=locale,
-                    timezone=timezone,
-                ),
+            found = self._insert_or_find(
+                Person,
+                {
+                    "workspace_id": workspace.id,
+                    "user_id": user_id,
+                    "display_name": display_name,
+                    "locale": locale,
+                    "timezone": timezone,
+                },
+                ["workspace_id", "user_id"],
                 select(Person).where(
                     Person.workspace_id == workspace.id, Person.user_id == user_id
                 ),
             )
+            _found(self.session)[("person", workspace.id, user_id)] = found
         if display_name and found.display_name != display_name:
             found.display_name = display_name
         if timezone and found.timezone != timezone:
@@ -173,7 +239,9 @@ class PersonRepo(_Repo):
     def lock(self, person: Person) -> None:
         """Row-lock the person until the end of the transaction on PostgreSQL, so one
         person's concurrent requests (a burst of clicks) queue; SQLite transactions already
-        hold the write lock (BEGIN IMMEDIATE)."""
+        hold the write lock (BEGIN IMMEDIATE), so nothing is sent there."""
+        if not _is_postgres(self.session):
+            return
         self.session.execute(
             select(Person.id).where(Person.id == person.id).with_for_update()
         ).all()
@@ -326,9 +394,19 @@ class DealRepo(_Repo):
         return self.session.get(Deal, deal_id)
 
     def find(self, owner_id: int, name: str) -> Deal | None:
-        return self.session.scalars(
+        # A miss is remembered too (only get_or_create adds deals, and it asks the database
+        # with ON CONFLICT anyway).
+        cache_key = ("deal", owner_id, deal_key(name))
+        cache = _found(self.session)
+        if cache_key in cache:
+            hit: Deal | None = cache[cache_key]
+            if hit is None or hit in self.session:
+                return hit
+        found = self.session.scalars(
             select(Deal).where(Deal.owner_id == owner_id, Deal.name_key == deal_key(name))
         ).one_or_none()
+        cache[cache_key] = found
+        return found
 
     def get_or_create(self, owner: Person, name: str) -> Deal:
         """The owner's deal of this name (matched case-insensitively), created on first use."""
@@ -336,12 +414,19 @@ class DealRepo(_Repo):
         if found is not None:
             return found
         key = deal_key(name)
-        return self._add_or_find(
-            Deal(
-                workspace_id=owner.workspace_id, owner_id=owner.id, name=name.strip(), name_key=key
-            ),
+        made = self._insert_or_find(
+            Deal,
+            {
+                "workspace_id": owner.workspace_id,
+                "owner_id": owner.id,
+                "name": name.strip(),
+                "name_key": key,
+            },
+            ["owner_id", "name_key"],
             select(Deal).where(Deal.owner_id == owner.id, Deal.name_key == key),
         )
+        _found(self.session)[("deal", owner.id, key)] = made
+        return made
 
     def update_details(
         self,
@@ -419,17 +504,43 @@ def prune_oauth_states(session: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+_ANSWERS_UPSERT: dict[str, Any] = {}
+
+
+def _answers_upsert(dialect: str) -> Any:
+    stmt = _ANSWERS_UPSERT.get(dialect)
+    if stmt is None:
+        table: Any = Answer.__table__
+        base: Any
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            base = pg_insert(table)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            base = sqlite_insert(table)
+        stmt = base.on_conflict_do_update(
+            index_elements=[table.c.review_id, table.c.question_id],
+            set_={"value": base.excluded.value, "answered_at": base.excluded.answered_at},
+        )
+        _ANSWERS_UPSERT[dialect] = stmt
+    return stmt
+
+
 class ReviewRepo(_Repo):
     def get(self, review_id: int) -> Review | None:
-        return self.session.get(Review, review_id)
+        """The review with its deal (one statement, no lazy load later)."""
+        return self.session.get(Review, review_id, options=[joinedload(Review.deal)])
 
     def get_for_update(self, review_id: int) -> Review | None:
-        """The review, row-locked until the end of the transaction on PostgreSQL (SQLite
-        transactions already hold the write lock: BEGIN IMMEDIATE)."""
+        """The review with its deal, the review row-locked until the end of the transaction on
+        PostgreSQL (SQLite transactions already hold the write lock: BEGIN IMMEDIATE)."""
         return self.session.scalars(
             select(Review)
+            .options(joinedload(Review.deal))
             .where(Review.id == review_id)
-            .with_for_update()
+            .with_for_update(of=Review)
             .execution_options(populate_existing=True)
         ).one_or_none()
 
@@ -468,6 +579,7 @@ class ReviewRepo(_Repo):
     def latest_draft(self, person_id: int) -> Review | None:
         return self.session.scalars(
             select(Review)
+            .options(joinedload(Review.deal))
             .where(Review.person_id == person_id, Review.status == "draft")
             .order_by(Review.updated_at.desc(), Review.id.desc())
             .limit(1)
@@ -478,6 +590,7 @@ class ReviewRepo(_Repo):
         deal_match = Review.deal_id.is_(None) if deal_id is None else Review.deal_id == deal_id
         return self.session.scalars(
             select(Review)
+            .options(joinedload(Review.deal))
             .where(Review.person_id == person_id, Review.status == "draft", deal_match)
             .order_by(Review.updated_at.desc(), Review.id.desc())
             .limit(1)
@@ -519,6 +632,7 @@ class ReviewRepo(_Repo):
                 .execution_options(synchronize_session=False)
             )
         self.session.expire_all()
+        forget_found(self.session)
         return len(ids)
 
     def claim_share(self, review: Review) -> bool:
@@ -560,12 +674,9 @@ class ReviewRepo(_Repo):
             {"review_id": review.id, "question_id": qid, "value": value, "answered_at": now}
             for qid, value in answers.items()
         ]
-        stmt = _insert(self.session, Answer).values(rows)
-        stmt = stmt.on_conflict_do_update(  # type: ignore[attr-defined]
-            index_elements=[Answer.review_id, Answer.question_id],
-            set_={"value": stmt.excluded.value, "answered_at": stmt.excluded.answered_at},  # type: ignore[attr-defined]
-        )
-        self.session.execute(stmt)
+        # One statement text whatever the number of answers (compiled once, then cached),
+        # sent as one executemany.
+        self.session.execute(_answers_upsert(self.session.get_bind().dialect.name), rows)
         review.updated_at = now
 
     def delete_answers(self, review: Review, question_ids: Iterable[str]) -> int:
@@ -635,7 +746,16 @@ class ReviewRepo(_Repo):
                 update(Deal).where(Deal.id == review.deal_id).values(last_reviewed_at=now)
             )
         self.session.flush()
-        self.session.refresh(review)
+        # What the UPDATE wrote, without reading the row back.
+        for attr, value in (
+            ("status", "completed"),
+            ("idempotency_key", idempotency_key),
+            ("quadrant", quadrant),
+            ("recommendation", recommendation),
+            ("completed_at", now),
+            ("updated_at", now),
+        ):
+            set_committed_value(review, attr, value)
         return True
 
     def abandon(self, review: Review) -> bool:
@@ -679,9 +799,10 @@ class ReviewRepo(_Repo):
     def for_person(
         self, person_id: int, *, status: str | None = None, limit: int = 20
     ) -> list[Review]:
-        """A person's reviews, most recently touched first."""
+        """A person's reviews (with their deals), most recently touched first."""
         query = (
             select(Review)
+            .options(joinedload(Review.deal))
             .where(Review.person_id == person_id)
             .order_by(Review.updated_at.desc(), Review.id.desc())
             .limit(limit)
@@ -865,6 +986,7 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
         delete(Person).where(Person.id.in_(ids)).execution_options(synchronize_session=False)
     )
     session.expunge_all()
+    forget_found(session)
     return ForgetResult(
         people=int(getattr(deleted, "rowcount", 0) or 0),
         reviews=int(getattr(reviews, "rowcount", 0) or 0),
