@@ -123,7 +123,7 @@ def _cell(value: Any) -> str | int | float:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return neutralise(str(value).lower())
+        return str(value)
     if isinstance(value, int):
         return value
     if isinstance(value, float):
