@@ -64,11 +64,12 @@ def test_an_answers_file_prints_the_advice(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Deal review: Acme CRM" in result.stdout
     assert "Win-win → Pursue" in result.stdout
-    assert "Your next three actions" in result.stdout
+    assert "Your next three moves" in result.stdout
 
 
 def test_json_output_has_assessment_and_advice(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.json", json.dumps({**GOOD, "benefit.margin": "below_cost"}))
+    below_cost = {**GOOD, "benefit.margin": "below_cost", "benefit.renegotiable": "no"}
+    path = write(tmp_path, "a.json", json.dumps(below_cost))
     result = chat(tmp_path, "--answers", str(path), "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
@@ -78,6 +79,8 @@ def test_json_output_has_assessment_and_advice(tmp_path: Path) -> None:
     assert assessment["recommendation"] == "walk_away"
     assert "below_cost_no_reason" in assessment["flags"]
     assert isinstance(assessment["next_steps"], list) and assessment["next_steps"]
+    assert 1 <= len(assessment["actions"]) <= 3 and len(assessment["later"]) <= 3
+    assert all(a["rule"] and a["text"] and a["why"] for a in assessment["actions"])
     assert payload["advice"].startswith("Deal review: Acme CRM")
 
 
@@ -187,6 +190,7 @@ INTERACTIVE = [
     "",  # translation
     "2",  # new in role: no
     "2",  # competitor relationship: no
+    "",  # stance (for/neutral/against): skipped
     "n",  # no more decision-makers
     "less churn",  # customer wins
     "1",  # ready: yes

@@ -29,6 +29,7 @@ WIN_WIN: dict[str, Any] = {
     "agenda.1.translation": "she can show the board a cost cut in her first year",
     "agenda.1.new_in_role": "no",
     "agenda.1.competitor_relationship": "no",
+    "agenda.1.stance": "for",
     "benefit.customer_wins": "fewer lost renewals",
     "benefit.customer_ready": "yes",
     "benefit.we_win": "a reference in retail",

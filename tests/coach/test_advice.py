@@ -37,24 +37,24 @@ def test_the_text_advice_has_every_section(bank_en: QuestionBank, win_win: Make)
     text = render_text(model_for(bank_en, win_win(agenda__1__certainty="unknown")))
     for heading in (
         "Deal review: Acme CRM rollout · Acme",
-        "Verdict",
         "Round 1 · Business fit",
-        "Round 2 · Personal agenda per decision-maker",
+        "Round 2 · Decision-makers (DMU)",
         "Round 3 · Mutual benefit",
-        "Warning signals",
-        "Your next three actions",
     ):
         assert heading in text
-    assert "Win-win → Strengthen" in text
+    assert "Win-win → Strengthen first" in text
     assert "Power and position, A story for at home" in text
-    assert "What would this project do for their standing internally?" in text
-    assert "3. " in text and "4. " not in text.split("Your next three actions")[1].split("After")[0]
+    assert "What would a success here do for your position in the company?" in text
+    # inverted pyramid: the verdict, then the moves, then the rounds
+    assert text.index("Win-win →") < text.index("Your next") < text.index("Round 1")
+    moves = text.split("Your next")[1].split("\n\n")[0]
+    assert "1. " in moves and "4. " not in moves
 
 
 def test_unknown_key_people_are_called_out(bank_en: QuestionBank, win_win: Make) -> None:
     model = model_for(bank_en, win_win(agenda__1__certainty="unknown"))
-    assert model.key_people_unknown == ["Anna Peeters, CFO"]
-    assert "champion's personal wins weigh the most" in render_text(model)
+    assert model.key_people_unknown == ["Anna Peeters"]
+    assert "personal win weighs the most" in render_text(model)
 
 
 def test_walk_away_note_and_what_the_customer_must_hear(
@@ -71,16 +71,18 @@ def test_walk_away_note_and_what_the_customer_must_hear(
     assert model.benefit.walk_away
     assert model.benefit.customer_must_hear == ["gaps", "readiness", "downsides"]
     text = render_text(model)
-    assert "Walk-away note:" in text
-    assert "the disadvantages of the offer, not only the advantages" in text
+    assert "Saying no protects the customer" in text
+    assert "Pros and cons: only partly explained." in text
+    # after walk away only the moves that help to walk away well
+    assert all(a.rule == "benefit.customer_not_served" for a in model.actions)
 
 
 def test_the_dutch_advice_reads_dutch(bank_nl: QuestionBank, win_win: Make) -> None:
     text = render_text(model_for(bank_nl, win_win(fit__price_market_conform="no")), bank=bank_nl)
     assert "Dealreview: Acme CRM rollout" in text
-    assert "Niet marktconform" in text
-    assert "Je volgende drie acties" in text
-    assert "Persoonlijke agenda per beslisser" in text
+    assert "Zakelijke ronde niet gehaald: onze prijs is niet marktconform" in text
+    assert "Je volgende" in text
+    assert "Beslissers (DMU)" in text
 
 
 def test_user_text_is_never_evaluated_as_a_template(bank_en: QuestionBank, win_win: Make) -> None:
@@ -144,9 +146,16 @@ def test_rendered_advice_has_sections_with_ids_and_next_steps(
 ) -> None:
     advice = render_advice(model_for(bank_en, win_win(signals__silent_after_invite="yes")), "slack")
     ids = [s.id for s in advice.sections]
-    assert ids == ["verdict", "fit", "agenda", "benefit", "signals", "next_steps"]
+    assert [i for i in ids if i != "later"] == [
+        "verdict",
+        "actions",
+        "fit",
+        "agenda",
+        "benefit",
+        "signals",
+    ]
     assert all(s.title and s.body for s in advice.sections)
-    assert advice.next_steps[0].startswith("Call your contact")
+    assert advice.next_steps[0].startswith("Call Anna Peeters tomorrow morning")
 
 
 def test_what_changed_since_the_previous_review(bank_en: QuestionBank, win_win: Make) -> None:
@@ -158,7 +167,7 @@ def test_what_changed_since_the_previous_review(bank_en: QuestionBank, win_win: 
     assert "Personal agendas unknown" in model.changes.flags_resolved
     text = render_text(model)
     assert "What changed since the last review" in text
-    assert "Last time: Win-win → Strengthen. Now: Win-win → Pursue." in text
+    assert "Last time: Win-win → Strengthen first. Now: Win-win → Pursue." in text
     assert (
         "• Decision-maker 1 · How sure are you of their personal agenda?: Unknown → Confirmed"
         in (text)
@@ -224,8 +233,6 @@ def test_every_template_renders_for_every_quadrant_and_recommendation(
     ):
         advice = render_advice(_model(bank, quadrant, recommendation, base), flavor, bank=bank)
         assert bank.labels.quadrants[quadrant].split(" ")[0] in advice.verdict  # type: ignore[index]
-        assert {"verdict", "fit", "agenda", "benefit", "signals", "next_steps"} <= {
-            s.id for s in advice.sections
-        }
+        assert {"verdict", "actions", "fit", "agenda", "benefit"} <= {s.id for s in advice.sections}
         assert ("changes" in {s.id for s in advice.sections}) == (base is full)
         assert "{{" not in advice.fallback and "{%" not in advice.fallback

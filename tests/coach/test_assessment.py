@@ -21,8 +21,14 @@ def test_a_healthy_deal_is_win_win_and_pursued(bank_en: QuestionBank, win_win: M
     assert (result.quadrant, result.recommendation) == ("win_win", "pursue")
     assert result.flags == []
     assert "verdict.pursue" in result.rules
-    assert "Anna Peeters, CFO" in result.recommendation_reason
-    assert result.next_steps and "Anna Peeters, CFO" in result.next_steps[0]
+    assert "Anna Peeters" in result.recommendation_reason
+    assert "Anna Peeters, CFO" not in result.recommendation_reason  # the short name
+    assert result.next_steps and "Anna Peeters" in result.next_steps[0]
+    # the rep's own words become a move, and the decision date comes with pursue
+    assert [a.rule for a in result.actions][:2] == ["agenda.win_spelled_out", "verdict.pursue"]
+    assert "she can show the board a cost cut" in result.actions[0].text
+    assert all(a.why for a in result.actions)
+    assert result.next_steps == [a.text for a in result.actions + result.later]
 
 
 # --- rule 1: business first ----------------------------------------------------------------
@@ -73,7 +79,8 @@ def test_rule2_customer_not_ready_means_walk_away(bank_en: QuestionBank, win_win
     assert result.quadrant == "lose_win"
     assert result.recommendation == "walk_away"
     assert "customer_not_ready" in result.flags
-    assert any("something that does" in step for step in result.next_steps)
+    assert any("lighter package" in step for step in result.next_steps)
+    assert {a.rule for a in result.actions} == {"benefit.customer_not_served"}
 
 
 def test_rule2_doubtful_readiness_is_flagged_but_not_lost(
@@ -88,11 +95,25 @@ def test_rule2_doubtful_readiness_is_flagged_but_not_lost(
 
 
 def test_rule3_below_cost_without_reason_walks_away(bank_en: QuestionBank, win_win: Make) -> None:
-    result = run(bank_en, win_win(benefit__margin="below_cost"))
+    result = run(bank_en, win_win(benefit__margin="below_cost", benefit__renegotiable="no"))
     assert "below_cost_no_reason" in result.flags
     assert result.our_side == "lose"
     assert result.quadrant == "win_lose"
     assert result.recommendation == "walk_away"
+    # win-lose: the customer wins, so saying no protects us, not "the customer"
+    assert "below our cost" in result.actions[0].text
+
+
+@pytest.mark.parametrize("renegotiable", ["unknown", None])
+def test_rule3_below_cost_with_unknown_room_finds_out_first(
+    bank_en: QuestionBank, win_win: Make, renegotiable: str | None
+) -> None:
+    result = run(bank_en, win_win(benefit__margin="below_cost", benefit__renegotiable=renegotiable))
+    assert "below_cost_no_reason" in result.flags
+    assert result.recommendation == "renegotiate"
+    assert "no room" not in result.recommendation_reason
+    assert result.actions[0].rule == "benefit.below_cost_terms_unknown"
+    assert "Find out by Friday" in result.actions[0].text
 
 
 def test_rule3_below_cost_but_renegotiable_renegotiates(
@@ -153,7 +174,10 @@ def test_key_person_unknown_says_their_win_weighs_most(
     assert "agenda_unknown" not in result.flags  # Anna's agenda is confirmed
     finding = next(f for f in result.findings if f.flag == "key_person_unknown")
     assert "Bram" in finding.reason and "weigh the most" in finding.reason
-    assert any(step.startswith("Find out from Bram:") for step in result.next_steps)
+    assert any(
+        a.rule == "agenda.person_unknown" and "Bram" in a.text and "weighs the most" in a.why
+        for a in result.actions
+    )
 
 
 def test_no_economic_buyer_is_flagged(bank_en: QuestionBank, win_win: Make) -> None:
@@ -225,7 +249,7 @@ def test_each_signal_raises_its_flag_with_a_reason(
 def test_a_named_signal_names_the_person(bank_en: QuestionBank, win_win: Make) -> None:
     result = run(bank_en, win_win(agenda__1__new_in_role="yes"))
     finding = next(f for f in result.findings if f.flag == "new_decision_maker")
-    assert finding.reason.startswith("Anna Peeters, CFO is new in the role")
+    assert finding.reason.startswith("Anna Peeters is new in the role")
 
 
 def test_the_dutch_assessment_is_worded_in_dutch(bank_nl: QuestionBank, win_win: Make) -> None:
@@ -233,7 +257,7 @@ def test_the_dutch_assessment_is_worded_in_dutch(bank_nl: QuestionBank, win_win:
     assert result.locale == "nl"
     finding = next(f for f in result.findings if f.flag == "not_market_conform")
     assert "marktconform" in finding.reason
-    assert result.recommendation_reason.startswith("De prijs is niet marktconform")
+    assert "laat ons op prijs vallen" in result.recommendation_reason
 
 
 def test_every_contract_flag_can_be_raised(bank_en: QuestionBank, win_win: Make) -> None:
@@ -269,7 +293,10 @@ def test_an_assumed_agenda_is_flagged_and_a_confirmation_step_is_advised(
     # Rule 5 still allows pursue on an assumed agenda; the advice asks to confirm it.
     assert result.recommendation == "pursue"
     assert "agenda_assumed" in result.flags
-    assert any("Test your assumption" in step for step in result.next_steps)
+    rules = [a.rule for a in result.actions]
+    assert "agenda.assumed_not_confirmed" in rules
+    # the assumption is tested before anyone is asked for a date
+    assert rules.index("agenda.assumed_not_confirmed") < rules.index("verdict.pursue")
 
 
 def test_no_champion_among_named_people_adds_a_step_but_no_flag(

@@ -151,8 +151,8 @@ def _replace(path: Path, old: str, new: str) -> None:
         ),
         (
             "nl/rules.yaml",
-            "Maak van {{ names }} je eerste",
-            "Maak van {{ names } je eerste",
+            "Je weet nog niet wat {{ names }} persoonlijk",
+            "Je weet nog niet wat {{ names } persoonlijk",
             ["nl/rules.yaml", "agenda.key_person_unknown", "template error"],
         ),
         (

@@ -24,9 +24,13 @@ def test_a_completed_round_is_shown_whole_again(
 def test_follow_ups_already_answered_can_be_edited_again(
     bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
 ) -> None:
-    answers = win_win(**{"benefit.margin": "below_cost",
-                         "benefit.strategic_reason": "door opener",
-                         "benefit.renegotiable": "yes"})
+    answers = win_win(
+        **{
+            "benefit.margin": "below_cost",
+            "benefit.strategic_reason": "door opener",
+            "benefit.renegotiable": "yes",
+        }
+    )
     step = step_for_round(bank_en, answers, "benefit")
     ids = step.question_ids
     assert "benefit.margin" in ids
@@ -42,8 +46,9 @@ def test_follow_ups_already_answered_can_be_edited_again(
 def test_a_persons_follow_up_is_shown_when_their_agenda_is_unknown(
     bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
 ) -> None:
-    answers = win_win(**{"agenda.1.certainty": "unknown",
-                         "agenda.1.discovery_plan": "ask her assistant"})
+    answers = win_win(
+        **{"agenda.1.certainty": "unknown", "agenda.1.discovery_plan": "ask her assistant"}
+    )
     step = step_for_round(bank_en, answers, "agenda")
     ids = step.question_ids
     assert "agenda.1.discovery_plan" in ids

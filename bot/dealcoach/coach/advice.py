@@ -23,12 +23,12 @@ from dealcoach.coach.assessment import (
     Assessment,
     Finding,
     Side,
-    discovery_questions,
     person_name,
 )
 from dealcoach.coach.bank import ADVICE_TEMPLATES, QuestionBank, load_bank
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
+from dealcoach.coach.planner import Action, person_short_name, personal_questions
 from dealcoach.errors import ContentError
 
 NEXT_ACTIONS = 3
@@ -38,7 +38,10 @@ MustHear = Literal["gaps", "readiness", "downsides", "price"]
 
 class PersonAgenda(BaseModel):
     number: int
-    name: str
+    name: str  # the short name (see planner.short_name)
+    who: str = ""  # the whole `who` answer, shown once
+    stance: str | None = None
+    stance_label: str | None = None
     role: str | None = None
     role_label: str | None = None
     is_key: bool = False
@@ -73,6 +76,7 @@ class BenefitSummary(BaseModel):
     margin_label: str | None = None
     customer_ready_label: str | None = None
     pros_cons_label: str | None = None
+    pros_cons: str | None = None
     customer_must_hear: list[MustHear] = Field(default_factory=list)
     walk_away: bool = False
     findings: list[Finding] = Field(default_factory=list)
@@ -121,8 +125,12 @@ class AdviceModel(BaseModel):
     agenda_findings: list[Finding] = Field(default_factory=list)
     benefit: BenefitSummary
     signals: list[Finding] = Field(default_factory=list)
-    next_actions: list[str] = Field(default_factory=list)  # the next three
-    more_steps: list[str] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)  # at most three, most urgent first
+    later: list[Action] = Field(default_factory=list)
+    failure: str | None = None  # the verdict's first line when the business round failed
+    conflicts: list[Finding] = Field(default_factory=list)  # decision-makers in conflict
+    next_actions: list[str] = Field(default_factory=list)  # texts of `actions` (older readers)
+    more_steps: list[str] = Field(default_factory=list)  # texts of `later`
     changes: Changes | None = None
 
 
@@ -171,6 +179,18 @@ def _fit_status(answers: Mapping[str, object]) -> FitStatus:
     return "passed"
 
 
+def _failure(bank: QuestionBank, answers: Mapping[str, object]) -> str | None:
+    req = answers.get("fit.requirements_met") == "no"
+    price = answers.get("fit.price_market_conform") == "no"
+    if req and price:
+        return bank.labels.failure["both"]
+    if req:
+        return bank.labels.failure["requirements"]
+    if price:
+        return bank.labels.failure["price"]
+    return None
+
+
 def _people(bank: QuestionBank, answers: Mapping[str, object]) -> list[PersonAgenda]:
     out = []
     for n in named_people(answers, bank.max_people):
@@ -186,10 +206,14 @@ def _people(bank: QuestionBank, answers: Mapping[str, object]) -> list[PersonAge
         if own:
             interests.extend(part.strip() for part in own.split(",") if part.strip())
         known = certainty in ("confirmed", "assumed")
+        stance = answers.get(f"agenda.{n}.stance")
         out.append(
             PersonAgenda(
                 number=n,
-                name=person_name(bank, answers, n),
+                name=person_short_name(bank, answers, n),
+                who=person_name(bank, answers, n),
+                stance=stance if isinstance(stance, str) else None,
+                stance_label=_label(bank, answers, f"agenda.{n}.stance"),
                 role=role if isinstance(role, str) else None,
                 role_label=_label(bank, answers, f"agenda.{n}.role"),
                 is_key=role in KEY_ROLES,
@@ -201,7 +225,7 @@ def _people(bank: QuestionBank, answers: Mapping[str, object]) -> list[PersonAge
                 new_in_role=answers.get(f"agenda.{n}.new_in_role") == "yes",
                 competitor_relationship=answers.get(f"agenda.{n}.competitor_relationship") == "yes",
                 discovery_plan=_text(answers, f"agenda.{n}.discovery_plan"),
-                discovery_questions=[] if known else discovery_questions(bank, answers, n),
+                discovery_questions=[] if known else personal_questions(bank, answers, n),
             )
         )
     return out
@@ -314,13 +338,22 @@ def build_advice(
             margin_label=_label(bank, answers, "benefit.margin"),
             customer_ready_label=_label(bank, answers, "benefit.customer_ready"),
             pros_cons_label=_label(bank, answers, "benefit.pros_cons_explained"),
+            pros_cons=_text(answers, "benefit.pros_cons_explained"),
             customer_must_hear=_must_hear(answers),
             walk_away=assessment.recommendation == "walk_away",
             findings=_findings(assessment, "benefit."),
         ),
         signals=_findings(assessment, "signals."),
-        next_actions=assessment.next_steps[:NEXT_ACTIONS],
-        more_steps=assessment.next_steps[NEXT_ACTIONS:],
+        actions=list(assessment.actions),
+        later=list(assessment.later),
+        failure=_failure(bank, answers),
+        conflicts=[f for f in assessment.findings if f.flag == "interests_conflict"],
+        next_actions=[a.text for a in assessment.actions]
+        if assessment.actions
+        else assessment.next_steps[:NEXT_ACTIONS],
+        more_steps=[a.text for a in assessment.later]
+        if assessment.actions
+        else assessment.next_steps[NEXT_ACTIONS:],
         changes=_changes(bank, answers, assessment, previous) if previous else None,
     )
 
@@ -376,7 +409,7 @@ def render_text(model: AdviceModel, *, bank: QuestionBank | None = None) -> str:
     parts = [advice.title, "=" * min(len(advice.title), 72)]
     for section in advice.sections:
         parts.append("")
-        if section.title:
-            parts.extend([section.title, "-" * min(len(section.title), 72)])
+        if section.title and section.id != "verdict":
+            parts.append(section.title)
         parts.append(section.body)
     return "\n".join(parts) + "\n"

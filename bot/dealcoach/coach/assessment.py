@@ -4,9 +4,10 @@ Each rule that fires can raise a flag (with a reason in words), decide a side (t
 or us wins/loses) and propose a recommendation. The quadrant follows from the two sides
 (`unclear` while a side is unknown); the most severe recommendation proposed wins
 (walk_away > renegotiate > strengthen > pursue), and `pursue` is only ever proposed by the
-rule that checks DESIGN.md's rule 5. Next steps come from the fired rules in file order,
-followed by discovery questions for the decision-makers whose agenda is unknown — the
-economic buyer and the champion first, as their personal wins weigh the most.
+rule that checks DESIGN.md's rule 5. The moves (`actions`, `later`, and `next_steps`, their
+texts) come from the action planner (coach.planner), which orders the fired rules' candidate
+moves by urgency and drops what contradicts the verdict. People are called by their short
+name (see planner.short_name) in every reason and move.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from dealcoach.coach.bank import (
 )
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import make_env
+from dealcoach.coach.planner import Action, Fired, join_names, person_short_name, plan
 
 Side = Literal["win", "lose", "unclear"]
 SEVERITY: dict[str, int] = {"pursue": 0, "strengthen": 1, "renegotiate": 2, "walk_away": 3}
 KEY_ROLES = ("economic_buyer", "champion")
-MAX_DISCOVERY_PER_PERSON = 2
 
 
 class Finding(BaseModel):
@@ -49,7 +50,9 @@ class Assessment(BaseModel):
     quadrant: Quadrant
     recommendation: Recommendation
     flags: list[str] = Field(default_factory=list)
-    next_steps: list[str] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)  # at most 3, most urgent first
+    later: list[Action] = Field(default_factory=list)  # at most 3 more
+    next_steps: list[str] = Field(default_factory=list)  # texts of actions, then later
     findings: list[Finding] = Field(default_factory=list)
     recommendation_reason: str
     rules: list[str] = Field(default_factory=list)
@@ -78,13 +81,6 @@ def _say(source: str, **values: object) -> str:
     return str(_template(source).render(**values)).strip()
 
 
-def _join(names: list[str], locale: str) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    last = " en " if locale == "nl" else " and "
-    return ", ".join(names[:-1]) + last + names[-1]
-
-
 def _side(sides: list[str]) -> Side:
     if "lose" in sides:
         return "lose"
@@ -101,6 +97,10 @@ def _quadrant(customer: Side, us: Side) -> Quadrant:
     return key  # type: ignore[return-value]
 
 
+def fit_failed(answers: Mapping[str, object]) -> bool:
+    return "no" in (answers.get("fit.requirements_met"), answers.get("fit.price_market_conform"))
+
+
 def assess(
     answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
 ) -> Assessment:
@@ -112,12 +112,17 @@ def assess(
     other_rules = [r for r in bank.rules if r.side is None]
 
     fired: list[tuple[Rule, list[int]]] = []
+    pairs: dict[str, list[tuple[int, int]]] = {}
 
     def run(rule: Rule, quadrant: str | None) -> None:
         matched: set[int] = set()
-        ctx = cond.Context(answers=answers, people=people, quadrant=quadrant, matched=matched)
+        found: list[tuple[int, int]] = []
+        ctx = cond.Context(
+            answers=answers, people=people, quadrant=quadrant, matched=matched, pairs=found
+        )
         if cond.evaluate(rule.when, ctx):
             fired.append((rule, sorted(matched)))
+            pairs[rule.id] = found
 
     for rule in side_rules:
         run(rule, None)
@@ -127,14 +132,34 @@ def assess(
     for rule in other_rules:
         if not rule.fallback:
             run(rule, quadrant)
-    # Restore file order, so findings and next steps read business first.
+    # Restore file order, so findings read business first.
     order = {rule.id: i for i, rule in enumerate(bank.rules)}
     fired.sort(key=lambda item: order[item[0].id])
 
-    def names_of(matched: list[int]) -> str:
-        if not matched:
-            return bank.labels.someone
-        return _join([person_name(bank, answers, n) for n in matched], bank.locale)
+    def short(n: int) -> str:
+        return person_short_name(bank, answers, n)
+
+    def values_for(rule: Rule, matched: list[int]) -> dict[str, object]:
+        found = pairs.get(rule.id) or []
+        if found:
+            matched = list(found[0])
+        names = [short(n) for n in matched]
+        by_certainty = {
+            c: [short(n) for n in people if answers.get(f"agenda.{n}.certainty") == c]
+            for c in ("confirmed", "assumed")
+        }
+        return {
+            "names": join_names(names, bank.locale) or bank.labels.someone,
+            "many": len(names) > 1,
+            "deal": deal,
+            "first": short(found[0][0]) if found else "",
+            "second": short(found[0][1]) if found else "",
+            "confirmed": join_names(by_certainty["confirmed"], bank.locale),
+            "assumed": join_names(by_certainty["assumed"], bank.locale),
+            "confirmed_many": len(by_certainty["confirmed"]) > 1,
+            "assumed_many": len(by_certainty["assumed"]) > 1,
+            "pros_cons": answers.get("benefit.pros_cons_explained") or "",
+        }
 
     candidates = [(rule, matched) for rule, matched in fired if rule.recommend]
     if not candidates:
@@ -146,14 +171,12 @@ def assess(
     )  # max() keeps the first of equals: the earliest rule in the file explains it
     recommendation = deciding.recommend or "strengthen"
     recommendation_reason = _say(
-        deciding.recommendation_text or "", names=names_of(deciding_people), deal=deal
+        deciding.recommendation_text or "", **values_for(deciding, deciding_people)
     )
 
     findings: list[Finding] = []
     flags: list[str] = []
-    steps: list[str] = []
     for rule, matched in fired:
-        values = {"names": names_of(matched), "deal": deal}
         if rule.flag and rule.flag not in flags:
             flags.append(rule.flag)
             findings.append(
@@ -161,31 +184,27 @@ def assess(
                     flag=rule.flag,
                     rule=rule.id,
                     label=bank.labels.flags[rule.flag],
-                    reason=_say(rule.reason or "", **values),
+                    reason=_say(rule.reason or "", **values_for(rule, matched)),
                 )
             )
-    # Next steps: the most severe rule's actions first (business before personal within a
-    # level, by file order); hints from rules that recommend nothing come last.
-    by_weight = sorted(
-        fired, key=lambda item: -SEVERITY[item[0].recommend] if item[0].recommend else 1
+    planned = plan(
+        bank,
+        answers,
+        [Fired(rule.id, tuple(matched), tuple(pairs.get(rule.id, ()))) for rule, matched in fired],
+        recommendation=recommendation,
+        quadrant=quadrant,
+        fit_failed=fit_failed(answers),
+        deciding=deciding.id,
     )
-    for rule, matched in by_weight:
-        values = {"names": names_of(matched), "deal": deal}
-        # Steps of a rule that recommends something less severe than the verdict are left
-        # out (they would distract); flagged and advice-only rules always speak.
-        if rule.flag or rule.recommend is None or rule is deciding or (
-            rule.recommend == recommendation
-        ):
-            for source in rule.steps:
-                step = _say(source, **values)
-                if step and step not in steps:
-                    steps.append(step)
-    steps.extend(s for s in discovery_steps(bank, answers) if s not in steps)
+    actions = [m.action for m in planned.actions]
+    later = [m.action for m in planned.later]
     return Assessment(
         quadrant=quadrant,
         recommendation=recommendation,
         flags=flags,
-        next_steps=steps,
+        actions=actions,
+        later=later,
+        next_steps=[a.text for a in actions + later],
         findings=findings,
         recommendation_reason=recommendation_reason,
         rules=[rule.id for rule, _ in fired],
@@ -218,12 +237,3 @@ def discovery_questions(
         ids = list(bank.interests)
     questions = [bank.interests[i].discovery for i in ids]
     return questions[:limit] if limit is not None else questions
-
-
-def discovery_steps(bank: QuestionBank, answers: Mapping[str, object]) -> list[str]:
-    steps = []
-    for n in unknown_people(bank, answers):
-        name = person_name(bank, answers, n)
-        for question in discovery_questions(bank, answers, n, MAX_DISCOVERY_PER_PERSON):
-            steps.append(_say(bank.labels.discovery_step, name=name, question=question))
-    return steps

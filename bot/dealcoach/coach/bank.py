@@ -34,13 +34,16 @@ RECOMMENDATIONS: tuple[str, ...] = ("pursue", "strengthen", "renegotiate", "walk
 ADVICE_TEMPLATES: tuple[str, ...] = (
     "title",
     "verdict",
+    "actions",
+    "later",
     "fit",
     "agenda",
     "benefit",
     "signals",
-    "next_steps",
     "changes",
 )
+ActionKind = Literal["exit", "close", "business", "signal", "personal", "benefit"]
+ACTION_KINDS: tuple[str, ...] = ("exit", "close", "business", "signal", "personal", "benefit")
 DEFAULT_TEXT_LENGTH = 2000
 
 
@@ -106,6 +109,28 @@ class Rule:
     steps: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ActionSpec:
+    """One candidate move of the action planner (see prompts/rules.yaml, `actions:`)."""
+
+    id: str
+    rule: str  # the rule it comes from: the move is a candidate only when that rule fired
+    kind: str  # one of ACTION_KINDS: decides under which verdicts the move may be given
+    urgency: int  # higher first
+    per_person: cond.Condition | None  # one move per named decision-maker this holds for
+    when: cond.Condition | None  # an extra condition (may test the quadrant)
+    unless: tuple[str, ...]  # dropped when one of these moves is a candidate too
+    topics: tuple[int, int] | None  # a slice of the business questions that apply
+    text: str  # Jinja2 source, localized
+    why: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    when: cond.Condition
+
+
 class Labels(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     quadrants: dict[Quadrant, str]
@@ -114,6 +139,12 @@ class Labels(BaseModel):
     flags: dict[str, str]
     someone: str
     discovery_step: str
+    contact: str  # who to ask when nobody is named
+    open_question: str  # the personal question when no interest is picked
+    topics: dict[str, str]  # business discovery questions by topic
+    fallback_text: str  # the move when nothing else applies
+    fallback_why: str
+    failure: dict[str, str]  # the verdict's first line when the business round fails
 
 
 class QuestionBank(BaseModel):
@@ -131,6 +162,8 @@ class QuestionBank(BaseModel):
     person_title: str
     rules: tuple[Rule, ...]
     labels: Labels
+    actions: tuple[ActionSpec, ...] = ()
+    topics: tuple[Topic, ...] = ()
 
     def question(self, question_id: str) -> Question:
         return self.questions[question_id]
@@ -225,6 +258,28 @@ class _RuleText(_Strict):
 class _LocaleRules(_Strict):
     labels: dict[str, Any]
     rules: dict[str, dict[str, Any]]
+    actions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class _ActionSpec(_Strict):
+    id: str
+    rule: str
+    kind: Literal["exit", "close", "business", "signal", "personal", "benefit"]
+    urgency: int = Field(ge=0, le=1000)
+    per_person: dict[str, Any] | None = None
+    when: dict[str, Any] | None = None
+    unless: list[str] = Field(default_factory=list)
+    topics: tuple[int, int] | None = None
+
+
+class _ActionText(_Strict):
+    text: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+
+
+class _TopicSpec(_Strict):
+    topic: str
+    when: dict[str, Any]
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -298,6 +353,7 @@ class _Loader:
         rules_path = self.root / "rules.yaml"
         rule_words_path = self.root / self.locale / "rules.yaml"
         labels, rules = self._rules(rules_path, rule_words_path, questions)
+        actions, topics = self._actions(rules_path, rule_words_path, questions, rules, labels)
         self._check_templates()
         return QuestionBank(
             locale=self.locale,
@@ -311,6 +367,8 @@ class _Loader:
             person_title=words.person_title,
             rules=rules,
             labels=labels,
+            actions=actions,
+            topics=topics,
         )
 
     # structure ---------------------------------------------------------------------------
@@ -565,6 +623,105 @@ class _Loader:
         if not any(r.fallback for r in rules):
             raise ContentError(str(path), "one rule must be the `fallback: true` recommendation")
         return labels, tuple(rules)
+
+    def _actions(
+        self,
+        path: Path,
+        words_path: Path,
+        questions: dict[str, Question],
+        rules: tuple[Rule, ...],
+        labels: Labels,
+    ) -> tuple[tuple[ActionSpec, ...], tuple[Topic, ...]]:
+        raw = _read_yaml(path)
+        words = _LocaleRules.model_validate(_read_yaml(words_path))
+        option_values: dict[str, list[str]] = {}
+        for q in questions.values():
+            option_values[q.template_id] = list(q.option_values)
+            option_values[q.id] = list(q.option_values)
+        env = make_env("text")
+        topics: list[Topic] = []
+        for index, item in enumerate(raw.get("discovery_topics") or []):
+            try:
+                tspec = _TopicSpec.model_validate(item)
+            except ValidationError as exc:
+                raise ContentError(
+                    str(path), _first_error(exc), f"discovery_topics[{index}]"
+                ) from None
+            try:
+                when = cond.parse_condition(tspec.when)
+            except cond.ConditionSyntaxError as exc:
+                raise ContentError(str(path), f"when: {exc}", tspec.topic) from None
+            _check_condition(
+                when, path, tspec.topic, option_values, allow_person=False, in_rules=True
+            )
+            if tspec.topic not in labels.topics:
+                raise ContentError(
+                    str(words_path), "topic has no wording", f"labels.topics.{tspec.topic}"
+                )
+            topics.append(Topic(id=tspec.topic, when=when))
+        rule_ids = {r.id for r in rules}
+        specs: list[_ActionSpec] = []
+        for index, item in enumerate(raw.get("actions") or []):
+            aid = str(item.get("id", f"actions[{index}]")) if isinstance(item, dict) else "?"
+            try:
+                specs.append(_ActionSpec.model_validate(item))
+            except ValidationError as exc:
+                raise ContentError(str(path), _first_error(exc), aid) from None
+        ids = [a.id for a in specs]
+        out: list[ActionSpec] = []
+        for spec in specs:
+            if ids.count(spec.id) > 1:
+                raise ContentError(str(path), "duplicate action id", spec.id)
+            if spec.rule not in rule_ids:
+                raise ContentError(str(path), f"unknown rule {spec.rule!r}", spec.id)
+            for other in spec.unless:
+                if other not in ids:
+                    raise ContentError(str(path), f"unknown action {other!r} in unless", spec.id)
+            parsed: dict[str, cond.Condition | None] = {}
+            for key, raw_cond in (("per_person", spec.per_person), ("when", spec.when)):
+                if raw_cond is None:
+                    parsed[key] = None
+                    continue
+                try:
+                    parsed[key] = cond.parse_condition(raw_cond)
+                except cond.ConditionSyntaxError as exc:
+                    raise ContentError(str(path), f"{key}: {exc}", spec.id) from None
+                _check_condition(
+                    parsed[key],  # type: ignore[arg-type]
+                    path,
+                    spec.id,
+                    option_values,
+                    allow_person=key == "per_person",
+                    in_rules=True,
+                )
+            text_raw = words.actions.get(spec.id)
+            if text_raw is None:
+                raise ContentError(str(words_path), "action has no wording", f"actions.{spec.id}")
+            try:
+                text = _ActionText.model_validate(text_raw)
+            except ValidationError as exc:
+                raise ContentError(
+                    str(words_path), _first_error(exc), f"actions.{spec.id}"
+                ) from None
+            for words_source in (text.text, text.why):
+                self._compile(env, words_path, f"actions.{spec.id}", words_source)
+            out.append(
+                ActionSpec(
+                    id=spec.id,
+                    rule=spec.rule,
+                    kind=spec.kind,
+                    urgency=spec.urgency,
+                    per_person=parsed["per_person"],
+                    when=parsed["when"],
+                    unless=tuple(spec.unless),
+                    topics=spec.topics,
+                    text=text.text,
+                    why=text.why,
+                )
+            )
+        for extra in set(words.actions) - set(ids):
+            raise ContentError(str(words_path), "not an action of prompts/rules.yaml", extra)
+        return tuple(out), tuple(topics)
 
     def _compile(self, env: jinja2.Environment, path: Path, item_id: str, source: str) -> None:
         try:

@@ -55,11 +55,21 @@ class AllPeople:
 
 
 @dataclass(frozen=True)
+class AnyPair:
+    """Two different decision-makers: one for which `first` holds, another for `second`."""
+
+    first: Condition
+    second: Condition
+
+
+@dataclass(frozen=True)
 class QuadrantIn:
     quadrants: tuple[str, ...]
 
 
-Condition = AnswerIn | AnswerEmpty | AllOf | AnyOf | Not | AnyPerson | AllPeople | QuadrantIn
+Condition = (
+    AnswerIn | AnswerEmpty | AllOf | AnyOf | Not | AnyPerson | AllPeople | AnyPair | QuadrantIn
+)
 
 
 def parse_condition(raw: Any) -> Condition:
@@ -98,6 +108,10 @@ def parse_condition(raw: Any) -> Condition:
         return AnyPerson(parse_condition(value))
     if key == "all_people":
         return AllPeople(parse_condition(value))
+    if key == "any_pair":
+        if not isinstance(value, Mapping) or set(value) != {"first", "second"}:
+            raise ConditionSyntaxError("`any_pair` needs `first` and `second` conditions")
+        return AnyPair(parse_condition(value["first"]), parse_condition(value["second"]))
     if key == "quadrant":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConditionSyntaxError("`quadrant` needs a list of quadrants")
@@ -115,6 +129,9 @@ def walk(cond: Condition, in_person: bool = False) -> Iterable[tuple[Condition, 
         yield from walk(cond.item, in_person)
     elif isinstance(cond, AnyPerson | AllPeople):
         yield from walk(cond.item, True)
+    elif isinstance(cond, AnyPair):
+        yield from walk(cond.first, True)
+        yield from walk(cond.second, True)
 
 
 def substitute(cond: Condition, n: int) -> Condition:
@@ -152,6 +169,7 @@ class Context:
     people: tuple[int, ...] = ()
     quadrant: str | None = None
     matched: set[int] | None = None  # people an any_person matched (for reasons)
+    pairs: list[tuple[int, int]] | None = None  # (first, second) pairs an any_pair matched
 
 
 def evaluate(cond: Condition, ctx: Context, person: int | None = None) -> bool:
@@ -184,6 +202,18 @@ def evaluate(cond: Condition, ctx: Context, person: int | None = None) -> bool:
         return bool(hits)
     if isinstance(cond, AllPeople):
         return all(evaluate(cond.item, ctx, n) for n in ctx.people)
+    if isinstance(cond, AnyPair):
+        pairs = [
+            (a, b)
+            for a in ctx.people
+            for b in ctx.people
+            if a != b and evaluate(cond.first, ctx, a) and evaluate(cond.second, ctx, b)
+        ]
+        if ctx.matched is not None and pairs:
+            ctx.matched.update(pairs[0])
+            if ctx.pairs is not None:
+                ctx.pairs.extend(pairs)
+        return bool(pairs)
     if isinstance(cond, QuadrantIn):
         return ctx.quadrant in cond.quadrants
     raise TypeError(f"unknown condition {cond!r}")  # pragma: no cover

@@ -1,0 +1,306 @@
+"""The action planner: from the rules that fired to at most three moves, most urgent first.
+
+Pure. Every candidate move is data (`actions:` in `prompts/rules.yaml`, wording in
+`prompts/<locale>/rules.yaml`): the rule it comes from, a kind, an urgency, optional
+conditions, and a text and a reason (Jinja2, with the rep's own words available). The
+planner
+
+1. keeps the candidates whose rule fired (one per decision-maker for `per_person` moves)
+   and whose conditions hold;
+2. drops what contradicts the verdict — the *kind* decides: after `walk_away` only `exit`
+   moves; a `close` move only when the verdict is `pursue`; when the business round failed
+   only `business` moves and urgent `signal`s; `exit` moves never otherwise — and the moves
+   that another candidate makes redundant (`unless`);
+3. orders the rest by urgency (then file order) and takes at most three as `actions`, the
+   same move at most once (a second person's copy goes to `later`); at most three more
+   become `later`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import jinja2
+from pydantic import BaseModel, ConfigDict
+
+from dealcoach.coach import conditions as cond
+from dealcoach.coach.bank import ActionSpec, QuestionBank
+from dealcoach.coach.machine import named_people
+from dealcoach.coach.markup import make_env
+
+MAX_ACTIONS = 3
+MAX_LATER = 3
+MAX_PERSONAL_QUESTIONS = 2
+ROLE_ORDER = ("economic_buyer", "champion", "user", "technical", "other")
+_SHORT = re.compile(r"[,(]")
+
+
+class Action(BaseModel):
+    """A move for the rep (contract: `{rule, text, why}`)."""
+
+    model_config = ConfigDict(frozen=True)
+    rule: str
+    text: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A candidate after planning, with what the planner knew about it."""
+
+    spec: ActionSpec
+    text: str
+    why: str
+    person: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def action(self) -> Action:
+        return Action(rule=self.spec.rule, text=self.text, why=self.why)
+
+
+@dataclass
+class Plan:
+    actions: list[Planned] = field(default_factory=list)
+    later: list[Planned] = field(default_factory=list)
+    dropped: list[Planned] = field(default_factory=list)  # contradicted the verdict
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A rule that fired, with the people (and pairs of people) it matched."""
+
+    rule: str
+    people: tuple[int, ...] = ()
+    pairs: tuple[tuple[int, int], ...] = ()
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def short_name(who: str) -> str:
+    """The name part of an `agenda.N.who` answer: before the first comma or parenthesis."""
+    head = _SHORT.split(who, maxsplit=1)[0].strip()
+    return head or who.strip()
+
+
+def person_short_name(bank: QuestionBank, answers: Mapping[str, object], n: int) -> str:
+    who = answers.get(f"agenda.{n}.who")
+    if isinstance(who, str) and who.strip():
+        return short_name(who)
+    role = answers.get(f"agenda.{n}.role")
+    if isinstance(role, str) and role:
+        return bank.option_label(f"agenda.{n}.role", role)
+    return bank.person_label(n)
+
+
+def join_names(names: Sequence[str], locale: str) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    last = " en " if locale == "nl" else " and "
+    return ", ".join(names[:-1]) + last + names[-1]
+
+
+def _text(answers: Mapping[str, object], qid: str) -> str:
+    value = answers.get(qid)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def people_by_role(answers: Mapping[str, object], people: Sequence[int]) -> list[int]:
+    def key(n: int) -> int:
+        role = answers.get(f"agenda.{n}.role")
+        return ROLE_ORDER.index(role) if role in ROLE_ORDER else len(ROLE_ORDER)
+
+    return sorted(people, key=key)
+
+
+def contact(bank: QuestionBank, answers: Mapping[str, object]) -> str:
+    """Whom to put business questions to: the economic buyer, else the champion, else
+    whoever is named (not someone against us when there is a choice); else "your contact"."""
+    people = people_by_role(answers, named_people(answers, bank.max_people))
+    friendly = [n for n in people if answers.get(f"agenda.{n}.stance") != "against"]
+    chosen = (friendly or people)[:1]
+    if not chosen:
+        return bank.labels.contact
+    return person_short_name(bank, answers, chosen[0])
+
+
+def _role_person(answers: Mapping[str, object], people: Sequence[int], role: str) -> int | None:
+    return next((n for n in people if answers.get(f"agenda.{n}.role") == role), None)
+
+
+# --- questions ----------------------------------------------------------------------------------
+
+
+def personal_questions(
+    bank: QuestionBank, answers: Mapping[str, object], n: int, limit: int = MAX_PERSONAL_QUESTIONS
+) -> list[str]:
+    """What to ask person n (direct speech): the questions for the interests the rep
+    suspects, else one open question."""
+    chosen = answers.get(f"agenda.{n}.interests")
+    ids = [i for i in chosen if i in bank.interests] if isinstance(chosen, list) else []
+    if not ids:
+        return [bank.labels.open_question]
+    return [bank.interests[i].discovery for i in ids][:limit]
+
+
+def business_questions(bank: QuestionBank, answers: Mapping[str, object]) -> list[str]:
+    """The business discovery questions that apply, most relevant first."""
+    ctx = cond.Context(answers=answers, people=named_people(answers, bank.max_people))
+    return [bank.labels.topics[t.id] for t in bank.topics if cond.evaluate(t.when, ctx)]
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _template(source: str) -> jinja2.Template:
+    return make_env("text").from_string(source)
+
+
+def say(source: str, **values: object) -> str:
+    text = str(_template(source).render(**values))
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+# --- planning -------------------------------------------------------------------------------------
+
+
+def allowed(kind: str, recommendation: str, fit_failed: bool) -> bool:
+    """Whether a move of this kind agrees with the verdict."""
+    if recommendation == "walk_away":
+        return kind == "exit"
+    if kind == "exit":
+        return False
+    if kind == "close" and recommendation != "pursue":
+        return False
+    return not (fit_failed and kind not in ("business", "signal"))
+
+
+def plan(
+    bank: QuestionBank,
+    answers: Mapping[str, object],
+    fired: Sequence[Fired],
+    *,
+    recommendation: str,
+    quadrant: str,
+    fit_failed: bool,
+    deciding: str = "verdict.default",
+) -> Plan:
+    people = named_people(answers, bank.max_people)
+    by_rule = {f.rule: f for f in fired}
+    locale = bank.locale
+    ordered = people_by_role(answers, people)
+    eb = _role_person(answers, ordered, "economic_buyer")
+    champion = _role_person(answers, ordered, "champion")
+    questions = business_questions(bank, answers)
+    account = _text(answers, "deal.account")
+    base: dict[str, object] = {
+        "deal": _text(answers, "deal.name"),
+        "account": account,
+        "contact": contact(bank, answers),
+        "eb": person_short_name(bank, answers, eb) if eb else "",
+        "champion": person_short_name(bank, answers, champion) if champion else "",
+        "recommendation": recommendation,
+        "quadrant": quadrant,
+        "customer_wins": _text(answers, "benefit.customer_wins"),
+        "strategic_reason": _text(answers, "benefit.strategic_reason"),
+        "margin": answers.get("benefit.margin") or "",
+        "pros_cons": answers.get("benefit.pros_cons_explained") or "",
+        "ready": answers.get("benefit.customer_ready") or "",
+    }
+    ctx = cond.Context(answers=answers, people=people, quadrant=quadrant)
+
+    candidates: list[tuple[int, int, Planned]] = []  # (-urgency, order, move)
+    for order, spec in enumerate(bank.actions):
+        hit = by_rule.get(spec.rule)
+        if hit is None:
+            continue
+        if spec.when is not None and not cond.evaluate(spec.when, ctx):
+            continue
+        names = [person_short_name(bank, answers, n) for n in hit.people]
+        values = dict(base)
+        values["names"] = join_names(names, locale) or bank.labels.someone
+        values["many"] = len(names) > 1
+        if hit.pairs:
+            first, second = hit.pairs[0]
+            values["first"] = person_short_name(bank, answers, first)
+            values["second"] = person_short_name(bank, answers, second)
+        else:
+            values["first"] = values["second"] = ""
+        if spec.topics is not None:
+            start, stop = spec.topics
+            chosen = questions[start:stop]
+            if not chosen:
+                continue
+            values["questions"] = chosen
+        else:
+            values["questions"] = questions[:3]
+        targets: list[int | None]
+        if spec.per_person is not None:
+            targets = [n for n in ordered if cond.evaluate(spec.per_person, ctx, n)]
+        else:
+            targets = [None]
+        for rank, n in enumerate(targets):
+            v = dict(values)
+            if n is not None:
+                v.update(
+                    name=person_short_name(bank, answers, n),
+                    win=_text(answers, f"agenda.{n}.translation"),
+                    plan=_text(answers, f"agenda.{n}.discovery_plan"),
+                    role=bank.option_label(
+                        f"agenda.{n}.role", str(answers.get(f"agenda.{n}.role") or "")
+                    ).lower()
+                    if answers.get(f"agenda.{n}.role")
+                    else "",
+                    ask=personal_questions(bank, answers, n),
+                    key=answers.get(f"agenda.{n}.role") in ("economic_buyer", "champion"),
+                    new=answers.get(f"agenda.{n}.new_in_role") == "yes",
+                    access=answers.get(f"agenda.{n}.champion_access") or "",
+                    sells=answers.get(f"agenda.{n}.champion_sells") or "",
+                )
+            text = say(spec.text, **v)
+            if not text:
+                continue
+            move = Planned(spec=spec, text=text, why=say(spec.why, **v), person=n)
+            candidates.append((-spec.urgency, order * 10 + rank, move))
+
+    candidates.sort(key=lambda item: (item[0], item[1]))
+    present = {move.spec.id for _, _, move in candidates}
+    result = Plan()
+    seen_text: set[str] = set()
+    for _, _, move in candidates:
+        if move.text in seen_text:
+            continue
+        seen_text.add(move.text)
+        if not allowed(move.kind, recommendation, fit_failed) or (set(move.spec.unless) & present):
+            result.dropped.append(move)
+            continue
+        taken = {m.spec.id for m in result.actions}
+        if len(result.actions) < MAX_ACTIONS and move.spec.id not in taken:
+            result.actions.append(move)
+        elif len(result.later) < MAX_LATER:
+            result.later.append(move)
+    if not result.actions:
+        spec = ActionSpec(
+            id="fallback",
+            rule=deciding,
+            kind="business",
+            urgency=0,
+            per_person=None,
+            when=None,
+            unless=(),
+            topics=None,
+            text=bank.labels.fallback_text,
+            why=bank.labels.fallback_why,
+        )
+        result.actions.append(
+            Planned(spec=spec, text=say(spec.text, **base), why=say(spec.why, **base))
+        )
+    return result
