@@ -29,7 +29,7 @@ from dealcoach.coach.bank import (
 )
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import make_env
-from dealcoach.coach.planner import Action, Fired, join_names, person_short_name, plan
+from dealcoach.coach.planner import Action, Fired, Plan, join_names, person_short_name, plan
 
 Side = Literal["win", "lose", "unclear"]
 SEVERITY: dict[str, int] = {"pursue": 0, "strengthen": 1, "renegotiate": 2, "walk_away": 3}
@@ -105,6 +105,13 @@ def assess(
     answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
 ) -> Assessment:
     """Apply the rules to validated answers (see coach.answers.validate_answers)."""
+    return assess_and_plan(answers, locale, bank=bank)[0]
+
+
+def assess_and_plan(
+    answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
+) -> tuple[Assessment, Plan]:
+    """`assess`, plus the planner's working (each move's kind and spec, what was dropped)."""
     bank = bank or load_bank(locale)
     people = named_people(answers, bank.max_people)
     deal = answers.get("deal.name") or ""
@@ -198,7 +205,7 @@ def assess(
     )
     actions = [m.action for m in planned.actions]
     later = [m.action for m in planned.later]
-    return Assessment(
+    result = Assessment(
         quadrant=quadrant,
         recommendation=recommendation,
         flags=flags,
@@ -213,6 +220,7 @@ def assess(
         locale=bank.locale,
         content_version=bank.content_version,
     )
+    return result, planned
 
 
 def unknown_people(bank: QuestionBank, answers: Mapping[str, object]) -> list[int]:
