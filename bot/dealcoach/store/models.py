@@ -290,3 +290,39 @@ slack_oauth_states: Table = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     metadata, SQLAlchemyOAuthStateStore.default_table_name
 )
 slack_tables: tuple[Table, ...] = (slack_installations, slack_bots, slack_oauth_states)
+
+
+# --- coaching notes (issue 16) ----------------------------------------------------------------
+
+NOTE_STATUSES = ("open", "done")
+
+
+class CoachingNote(Base):
+    """A manager's coaching note on a completed review (`parent_id` None, `status` open/done)
+    or a reply in its thread (`parent_id` = the note, `status` None). `deal_id` is copied from
+    the review so the next review of the deal and the digest find notes without a join;
+    `followed_up_week` is the ISO week of the digest that listed the note as still open (it is
+    listed in that week's digest only, so never twice)."""
+
+    __tablename__ = "coaching_note"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", NOTE_STATUSES), name="status"),
+        Index(None, "review_id"),
+        Index(None, "parent_id"),
+        Index(None, "deal_id", "created_at"),
+        Index(None, "author_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id", ondelete="SET NULL"))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coaching_note.id", ondelete="CASCADE")
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    followed_up_week: Mapped[str | None] = mapped_column(String(8))
