@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from tests.coach.test_casebook import check_invariants, run
+from tests.coach.test_properties import answer_sets
 
 from dealcoach.coach import load_bank, validate_answers
 from dealcoach.coach.planner import allowed
-from tests.coach.test_casebook import check_invariants, run
-from tests.coach.test_properties import answer_sets
 
 BANK = load_bank("en")
 

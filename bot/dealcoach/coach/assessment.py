@@ -203,6 +203,19 @@ def assess_and_plan(
         fit_failed=fit_failed(answers),
         deciding=deciding.id,
     )
+    # The reason given is the one behind the first move, when that rule proposes the verdict
+    # too (the most urgent reason, not the first in the file).
+    first = planned.actions[0].spec.rule if planned.actions else None
+    lead = next(
+        (
+            (rule, matched)
+            for rule, matched in fired
+            if rule.id == first and rule.recommend == recommendation and rule is not deciding
+        ),
+        None,
+    )
+    if lead is not None:
+        recommendation_reason = _say(lead[0].recommendation_text or "", **values_for(*lead))
     actions = [m.action for m in planned.actions]
     later = [m.action for m in planned.later]
     result = Assessment(

@@ -120,6 +120,7 @@ class ActionSpec:
     per_person: cond.Condition | None  # one move per named decision-maker this holds for
     when: cond.Condition | None  # an extra condition (may test the quadrant)
     unless: tuple[str, ...]  # dropped when one of these moves is a candidate too
+    after: tuple[str, ...]  # comes after every candidate of these moves (never before one)
     topics: tuple[int, int] | None  # a slice of the business questions that apply
     text: str  # Jinja2 source, localized
     why: str
@@ -269,6 +270,7 @@ class _ActionSpec(_Strict):
     per_person: dict[str, Any] | None = None
     when: dict[str, Any] | None = None
     unless: list[str] = Field(default_factory=list)
+    after: list[str] = Field(default_factory=list)
     topics: tuple[int, int] | None = None
 
 
@@ -674,9 +676,10 @@ class _Loader:
                 raise ContentError(str(path), "duplicate action id", spec.id)
             if spec.rule not in rule_ids:
                 raise ContentError(str(path), f"unknown rule {spec.rule!r}", spec.id)
-            for other in spec.unless:
-                if other not in ids:
-                    raise ContentError(str(path), f"unknown action {other!r} in unless", spec.id)
+            for key, others in (("unless", spec.unless), ("after", spec.after)):
+                for other in others:
+                    if other not in ids:
+                        raise ContentError(str(path), f"unknown action {other!r} in {key}", spec.id)
             parsed: dict[str, cond.Condition | None] = {}
             for key, raw_cond in (("per_person", spec.per_person), ("when", spec.when)):
                 if raw_cond is None:
@@ -714,6 +717,7 @@ class _Loader:
                     per_person=parsed["per_person"],
                     when=parsed["when"],
                     unless=tuple(spec.unless),
+                    after=tuple(spec.after),
                     topics=spec.topics,
                     text=text.text,
                     why=text.why,

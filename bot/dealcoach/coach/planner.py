@@ -12,8 +12,8 @@ planner
    only `business` moves and urgent `signal`s; `exit` moves never otherwise — and the moves
    that another candidate makes redundant (`unless`);
 3. orders the rest by urgency (then file order) and takes at most three as `actions`, the
-   same move at most once (a second person's copy goes to `later`); at most three more
-   become `later`.
+   same move at most twice (a third person's copy goes to `later`), and a move with
+   `after` never before the moves it waits for; at most three more become `later`.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dealcoach.coach.markup import make_env
 
 MAX_ACTIONS = 3
 MAX_LATER = 3
+MAX_SAME = 2  # the same move (for different people) at most twice among the actions
 MAX_PERSONAL_QUESTIONS = 2
 ROLE_ORDER = ("economic_buyer", "champion", "user", "technical", "other")
 _SHORT = re.compile(r"[,(]")
@@ -273,8 +274,9 @@ def plan(
 
     candidates.sort(key=lambda item: (item[0], item[1]))
     present = {move.spec.id for _, _, move in candidates}
-    result = Plan()
+    kept: list[Planned] = []
     seen_text: set[str] = set()
+    result = Plan()
     for _, _, move in candidates:
         if move.text in seen_text:
             continue
@@ -282,8 +284,22 @@ def plan(
         if not allowed(move.kind, recommendation, fit_failed) or (set(move.spec.unless) & present):
             result.dropped.append(move)
             continue
-        taken = {m.spec.id for m in result.actions}
-        if len(result.actions) < MAX_ACTIONS and move.spec.id not in taken:
+        kept.append(move)
+    # A move with `after` goes behind the last move it must follow (e.g. no decision date
+    # before every assumption is tested).
+    for move in [m for m in kept if m.spec.after]:
+        behind = [i for i, m in enumerate(kept) if m.spec.id in move.spec.after]
+        if behind and behind[-1] > kept.index(move):
+            kept.remove(move)
+            kept.insert(behind[-1], move)
+    for move in kept:
+        taken = [m.spec.id for m in result.actions]
+        postponed = {m.spec.id for m in result.later}
+        if (
+            len(result.actions) < MAX_ACTIONS
+            and taken.count(move.spec.id) < MAX_SAME
+            and not (set(move.spec.after) & postponed)
+        ):
             result.actions.append(move)
         elif len(result.later) < MAX_LATER:
             result.later.append(move)
@@ -296,6 +312,7 @@ def plan(
             per_person=None,
             when=None,
             unless=(),
+            after=(),
             topics=None,
             text=bank.labels.fallback_text,
             why=bank.labels.fallback_why,
