@@ -262,6 +262,7 @@ def plan(
                     else "",
                     ask=personal_questions(bank, answers, n),
                     key=answers.get(f"agenda.{n}.role") in ("economic_buyer", "champion"),
+                    role_id=answers.get(f"agenda.{n}.role") or "",
                     new=answers.get(f"agenda.{n}.new_in_role") == "yes",
                     access=answers.get(f"agenda.{n}.champion_access") or "",
                     sells=answers.get(f"agenda.{n}.champion_sells") or "",
