@@ -19,6 +19,35 @@ HEADINGS = {
     "nl": {1: "Je volgende zet", 2: "Je volgende twee zetten", 3: "Je volgende drie zetten"},
 }
 SELLING_KINDS = {"close", "personal", "benefit", "business", "signal"}
+# Rules that must never fire together: each says the opposite of the other.
+CONTRADICTIONS = [
+    (
+        {"verdict.pursue"},
+        {
+            "fit.requirements_not_met",
+            "fit.price_not_market_conform",
+            "fit.unverified",
+            "benefit.customer_not_served",
+            "benefit.below_cost_no_reason",
+            "benefit.below_cost_terms_unknown",
+            "benefit.below_cost_renegotiable",
+            "agenda.all_unknown",
+            "verdict.lose_lose",
+            "verdict.win_lose",
+        },
+    ),
+    ({"benefit.below_cost_no_reason"}, {"benefit.below_cost_terms_unknown"}),
+    (
+        {"benefit.below_cost_no_reason", "benefit.below_cost_terms_unknown"},
+        {
+            "benefit.below_cost_renegotiable",
+            "benefit.below_cost_with_reason",
+        },
+    ),
+    ({"agenda.no_champion"}, {"agenda.champion_untested", "agenda.champion_beside_competitor"}),
+    ({"agenda.no_economic_buyer"}, {"agenda.buyer_stance_unknown"}),
+    ({"benefit.customer_not_served"}, {"benefit.customer_readiness_doubtful"}),
+]
 
 
 def run(answers: dict[str, Any], locale: str) -> tuple[Assessment, Plan, str]:
@@ -42,6 +71,8 @@ def check_invariants(
     assert assessment.next_steps == [a.text for a in assessment.actions + assessment.later]
     assert all(a.rule and a.text and a.why for a in assessment.actions + assessment.later)
     fired = set(assessment.rules)
+    for one, other in CONTRADICTIONS:
+        assert not (one & fired and other & fired), (one & fired, other & fired)
     assert all(a.rule in fired for a in assessment.actions + assessment.later)
     # the heading matches the number of moves
     assert HEADINGS[locale][len(assessment.actions)] in text
