@@ -326,3 +326,46 @@ class CoachingNote(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     followed_up_week: Mapped[str | None] = mapped_column(String(8))
+
+
+# --- CRM link (issue 17) ----------------------------------------------------------------------
+
+CRM_PROVIDERS = ("hubspot", "salesforce")
+
+
+class CrmConnection(Base):
+    """A workspace's CRM: one per workspace. `credentials` is a Fernet token (never the plain
+    values) under DEALCOACH_SECRET_KEY; removed by `crm disconnect` and with the workspace."""
+
+    __tablename__ = "crm_connection"
+    __table_args__ = (CheckConstraint(_one_of("provider", CRM_PROVIDERS), name="provider"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), unique=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    credentials: Mapped[str] = mapped_column(Text)
+    connected_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CrmReviewLink(Base):
+    """The CRM deal a review was picked from, and the note saved back (once per review:
+    `note_ref` is updated on a second save). `save_started_at` claims a save in progress, so
+    two clicks never create two notes."""
+
+    __tablename__ = "crm_review_link"
+
+    review_id: Mapped[int] = mapped_column(
+        ForeignKey("review.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))
+    deal_ref: Mapped[str] = mapped_column(String(64))
+    # Contacts offered as decision-makers: [{"name": ..., "title": ...}].
+    contacts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    note_ref: Mapped[str | None] = mapped_column(String(64))
+    saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    save_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
