@@ -27,7 +27,7 @@ from dealcoach.coach.advice import AdviceModel, PreviousReview, build_advice, re
 from dealcoach.coach.answers import Answers, validate_answers
 from dealcoach.coach.assessment import Assessment, assess
 from dealcoach.coach.bank import LOCALES, QuestionBank, load_bank
-from dealcoach.coach.machine import Step, next_step
+from dealcoach.coach.machine import Step, next_step, revisit_step
 from dealcoach.errors import AlreadyShared, Conflict, Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.store.models import OUTCOMES, Person, Review
@@ -61,6 +61,15 @@ class ReviewView:
     def ready(self) -> bool:
         """Every step answered: the review can be completed."""
         return self.status == "draft" and self.next_step is None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """`/dealcoach` in one transaction: the open draft to offer for resume (nothing started),
+    or the review started."""
+
+    draft: ReviewView | None
+    review: ReviewView | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,8 @@ def _locale(value: str | None) -> str | None:
 
 def resolve_person(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> Person:
     """The actor's person row (workspace and person are created on first sight)."""
+    # Known already: one statement for both (get_or_create below then asks nothing).
+    uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
     workspace = uow.workspaces.get_or_create(
         actor.platform,
         actor.workspace_id,
@@ -164,10 +175,7 @@ def actor_locale(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> s
 
 
 def _find_person(uow: UnitOfWork, actor: Actor) -> Person | None:
-    workspace = uow.workspaces.find(actor.platform, actor.workspace_id)
-    if workspace is None:
-        return None
-    return uow.people.find(workspace.id, actor.user_id)
+    return uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
 
 
 def _owned(uow: UnitOfWork, actor: Actor, review_id: int, *, lock: bool = False) -> Review:
@@ -353,6 +361,17 @@ def complete_review(
     # The row lock makes concurrent completions of one review queue here; the first one
     # completes it, the others find it completed and return the same result.
     review = _owned(uow, actor, review_id, lock=True)
+    return _complete(uow, review, idempotency_key)
+
+
+def _complete(
+    uow: UnitOfWork,
+    review: Review,
+    idempotency_key: str | None,
+    answered: Answers | None = None,
+) -> CompletedReview:
+    """`complete_review` on a review already read with its lock (`answered`: its answers,
+    when they were just read in this transaction)."""
     if review.status == "completed":
         return _completed_result(uow, review, created=False)
     if review.status != "draft":
@@ -362,7 +381,8 @@ def complete_review(
         if other is not None and other.id != review.id:
             raise Conflict("this completion key was already used for another review")
     bank = _bank(review)
-    answers = validate_answers(bank, uow.reviews.answers(review.id), require_complete=True)
+    stored = answered if answered is not None else uow.reviews.answers(review.id)
+    answers = validate_answers(bank, stored, require_complete=True)
     assessment = assess(answers, bank.locale, bank=bank)
     advice = build_advice(bank, answers, assessment, previous=_previous(uow, review))
     text = render_text(advice, bank=bank)
@@ -393,6 +413,64 @@ def complete_review(
         deal_name=review.deal.name if review.deal is not None else None,
         locale=review.locale,
     )
+
+
+@dataclass(frozen=True)
+class SavedStep:
+    """A step saved, and — when nothing is left to show — the review completed with it."""
+
+    review: ReviewView
+    completed: CompletedReview | None
+
+
+def _round_shown(bank: QuestionBank, shown: list[str]) -> str | None:
+    for qid in shown:
+        question = bank.questions.get(qid)
+        if question is not None:
+            return str(question.round)
+    return None
+
+
+def save_step(
+    uow: UnitOfWork,
+    actor: Actor,
+    review_id: int,
+    raw: Mapping[str, Any],
+    idempotency_key: str,
+    shown: list[str] | None = None,
+) -> SavedStep:
+    """A modal step in one transaction: `save_answers`, then, when neither the machine nor a
+    walk through the rounds again (`revisit_step` after the round of the `shown` question
+    ids) has anything left to show, `complete_review` with `idempotency_key` too.
+
+    A completion that meets a Conflict is not attempted here (the step stays saved); the
+    adapter completes separately and reports it as before."""
+    review = _owned(uow, actor, review_id, lock=True)
+    if review.status != "draft":
+        raise Conflict("this review is already completed; use Update review to change it")
+    bank = _bank(review)
+    _store_answers(uow, review, validate_answers(bank, raw))
+    view = _view(uow, review)
+    if view.next_step is not None:
+        return SavedStep(view, None)
+    if revisit_step(bank, view.answers, _round_shown(bank, shown or [])) is not None:
+        return SavedStep(view, None)
+    try:  # (_complete writes nothing before a Conflict, or rolls its savepoint back)
+        completed = _complete(uow, review, idempotency_key, answered=view.answers)
+    except Conflict:
+        return SavedStep(view, None)
+    return SavedStep(view, completed)
+
+
+def open_or_start(
+    uow: UnitOfWork, actor: Actor, deal_name: str | None = None, default_locale: str = "en"
+) -> Opened:
+    """`find_draft`, and `start_review` when there is none, in one transaction."""
+    person = resolve_person(uow, actor, default_locale)
+    draft = uow.reviews.latest_draft(person.id)
+    if draft is not None:
+        return Opened(draft=_view(uow, draft), review=None)
+    return Opened(draft=None, review=start_review(uow, actor, deal_name, default_locale))
 
 
 def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
@@ -598,6 +676,19 @@ class AsyncReviewService:
 
     async def find_draft(self, actor: Actor) -> ReviewView | None:
         return await self.store.run(find_draft, actor)
+
+    async def open_or_start(self, actor: Actor, deal_name: str | None = None) -> Opened:
+        return await self.store.run(open_or_start, actor, deal_name, self.default_locale)
+
+    async def save_step(
+        self,
+        actor: Actor,
+        review_id: int,
+        raw: Mapping[str, Any],
+        idempotency_key: str,
+        shown: list[str] | None = None,
+    ) -> SavedStep:
+        return await self.store.run(save_step, actor, review_id, raw, idempotency_key, shown)
 
     async def get(self, actor: Actor, review_id: int, people: int | None = None) -> ReviewView:
         return await self.store.run(get_review, actor, review_id, people)

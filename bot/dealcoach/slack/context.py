@@ -23,6 +23,9 @@ from dealcoach.errors import InputError
 _REVIEW_ID = re.compile(r"^[1-9][0-9]{0,17}$")
 
 PROFILE_TTL_SECONDS = 600.0
+# After a completed review the Home tab is refreshed only for someone who opened it this
+# recently (in this process); everyone else gets it rebuilt when they open it.
+HOME_FRESH_SECONDS = 600.0
 
 
 @dataclass
@@ -39,6 +42,7 @@ class SlackDeps:
     services: Any
     metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
+    _home_opened: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings, services: Any) -> SlackDeps:
@@ -56,6 +60,17 @@ class SlackDeps:
     async def share(self, actor: Any, review_id: int) -> Any:
         """A completed review's advice and the reviewer's manager (`SharedReview`)."""
         return await self.reviews.share(actor, review_id)
+
+    def home_opened(self, team_id: str, user_id: str) -> None:
+        """Someone looked at their App Home tab (`app_home_opened`)."""
+        if len(self._home_opened) > 10_000:
+            self._home_opened.clear()
+        self._home_opened[(team_id, user_id)] = time.monotonic()
+
+    def home_recently_opened(self, team_id: str, user_id: str) -> bool:
+        """Worth refreshing their Home tab after a review (it is rebuilt when opened)."""
+        seen = self._home_opened.get((team_id, user_id))
+        return seen is not None and time.monotonic() - seen < HOME_FRESH_SECONDS
 
     def cached_profile(self, team_id: str, user_id: str) -> Profile | None:
         cached = self._profiles.get((team_id, user_id))

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.dml import Insert
 
@@ -121,8 +121,7 @@ class WorkspaceRepo(_Repo):
 
     def find(self, platform: str, external_id: str) -> Workspace | None:
         key = ("workspace", platform, external_id)
-        cache = _found(self.session)
-        hit: Workspace | None = cache.get(key)
+        hit: Workspace | None = _found(self.session).get(key)
         if hit is not None:
             return hit
         found = self.session.scalars(
@@ -130,8 +129,8 @@ class WorkspaceRepo(_Repo):
                 Workspace.platform == platform, Workspace.external_id == external_id
             )
         ).one_or_none()
-        if found is not None:
-            cache[key] = found
+        if found is not None:  # (the query began the transaction the cache is keyed on)
+            _found(self.session)[key] = found
         return found
 
     def get_or_create(
@@ -182,15 +181,34 @@ class PersonRepo(_Repo):
 
     def find(self, workspace_id: int, user_id: str) -> Person | None:
         key = ("person", workspace_id, user_id)
-        cache = _found(self.session)
-        hit: Person | None = cache.get(key)
+        hit: Person | None = _found(self.session).get(key)
         if hit is not None:
             return hit
         found = self.session.scalars(
             select(Person).where(Person.workspace_id == workspace_id, Person.user_id == user_id)
         ).one_or_none()
         if found is not None:
-            cache[key] = found
+            _found(self.session)[key] = found
+        return found
+
+    def find_by_platform(self, platform: str, workspace: str, user_id: str) -> Person | None:
+        """The person by the platform's ids (workspace external id and user id), with their
+        workspace, in one statement; both are then known to `find` and `WorkspaceRepo.find`
+        for the rest of the transaction."""
+        found = self.session.scalars(
+            select(Person)
+            .join(Person.workspace)
+            .options(contains_eager(Person.workspace))
+            .where(
+                Workspace.platform == platform,
+                Workspace.external_id == workspace,
+                Person.user_id == user_id,
+            )
+        ).one_or_none()
+        if found is not None:
+            cache = _found(self.session)
+            cache[("workspace", platform, workspace)] = found.workspace
+            cache[("person", found.workspace_id, user_id)] = found
         return found
 
     def find_everywhere(self, user_id: str) -> list[Person]:
@@ -405,7 +423,7 @@ class DealRepo(_Repo):
         found = self.session.scalars(
             select(Deal).where(Deal.owner_id == owner_id, Deal.name_key == deal_key(name))
         ).one_or_none()
-        cache[cache_key] = found
+        _found(self.session)[cache_key] = found
         return found
 
     def get_or_create(self, owner: Person, name: str) -> Deal:

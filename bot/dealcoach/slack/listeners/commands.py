@@ -26,7 +26,7 @@ from dealcoach.slack.advice import OUTCOMES
 from dealcoach.slack.context import require_deps, slack_locale
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.limits import SECTION_TEXT, clip
-from dealcoach.slack.listeners import manager
+from dealcoach.slack.listeners import coaching, manager
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -46,6 +46,8 @@ RESERVED: dict[str, str] = {
 }
 # Manager sub-commands: team, digest, pause, resume (+ nl), see listeners/manager.py.
 RESERVED.update(manager.RESERVED)
+# `/dealcoach prep @rep` (issue 16), see listeners/coaching.py.
+RESERVED.update(coaching.RESERVED)
 HISTORY_DEFAULT = 5
 HISTORY_MAX = 20
 
@@ -85,6 +87,8 @@ def parse_command(text: str) -> tuple[str, str]:
         return "lang", rest.lower()
     if kind in manager.KINDS and manager.accepts(kind, rest):
         return kind, rest
+    if kind == "prep" and coaching.accepts(rest):
+        return "prep", rest
     return "review", command_plain_text(" ".join(words))
 
 
@@ -110,6 +114,9 @@ async def on_command(
     if kind in manager.KINDS:
         await manager.handle(kind, arg, client, context, command, respond)
         return
+    if kind == "prep":
+        await coaching.prep_command(client, context, command, respond, arg)
+        return
     if kind == "history":
         await show_history(client, context, command, respond, limit=arg)
     else:
@@ -134,7 +141,13 @@ async def open_review(
     view_id = opened["view"]["id"]
 
     actor = await full_actor(deps, client, command)
-    draft = await deps.reviews.find_draft(actor)
+    try:
+        # The open draft (offered for resume), else a new review: one transaction.
+        found = await deps.reviews.open_or_start(actor, deal_name=deal_name)
+    except InputError as exc:  # e.g. a deal name longer than the bank allows
+        await client.views_update(view_id=view_id, view=modal.message_view(guess, str(exc)))
+        return
+    draft = found.draft
     if draft is not None:
         context["dealcoach_review_id"] = str(draft.review_id)
         context["dealcoach_locale"] = draft.locale
@@ -146,11 +159,7 @@ async def open_review(
             deal_name,
         )
     else:
-        try:
-            review = await deps.reviews.start(actor, deal_name=deal_name)
-        except InputError as exc:  # e.g. a deal name longer than the bank allows
-            await client.views_update(view_id=view_id, view=modal.message_view(guess, str(exc)))
-            return
+        review = found.review
         context["dealcoach_review_id"] = str(review.review_id)
         context["dealcoach_locale"] = review.locale
         view = view_for(review) or modal.message_view(review.locale, t(review.locale, "help"))

@@ -45,5 +45,6 @@ async def on_app_home_opened(
     deps = require_deps(context)
     fake_body = {"user_id": event.get("user"), "team_id": body.get("team_id")}
     actor = await full_actor(deps, client, fake_body)
+    deps.home_opened(actor.workspace_id, actor.user_id)
     # The Home tab (own reviews, start/resume, a manager's team glance): slack/home.py.
     await publish_home(client, deps, actor)
