@@ -233,8 +233,11 @@ def plan(
             first, second = hit.pairs[0]
             values["first"] = person_short_name(bank, answers, first)
             values["second"] = person_short_name(bank, answers, second)
+            values["first_win"] = _text(answers, f"agenda.{first}.translation")
+            values["second_win"] = _text(answers, f"agenda.{second}.translation")
         else:
             values["first"] = values["second"] = ""
+            values["first_win"] = values["second_win"] = ""
         if spec.topics is not None:
             start, stop = spec.topics
             chosen = questions[start:stop]
