@@ -308,3 +308,77 @@ def test_no_champion_among_named_people_adds_a_step_but_no_flag(
     assert any("Find a champion" in s for s in without.next_steps)
     assert "agenda.no_champion" in without.rules
     assert without.flags == []
+
+
+# --- the group: stance and conflicts between decision-makers -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "rule"),
+    [
+        ({"agenda__1__stance": "against", "agenda__2__stance": "for"}, "agenda.stance_split"),
+        (
+            {"agenda__2__role": "champion", "agenda__1__competitor_relationship": "yes"},
+            "agenda.champion_beside_competitor",
+        ),
+        (
+            {"agenda__1__stance": "unknown", "agenda__2__role": "user", "agenda__2__stance": "for"},
+            "agenda.buyer_stance_unknown",
+        ),
+    ],
+)
+def test_decision_makers_in_conflict_are_named_with_one_bridging_move(
+    bank_en: QuestionBank, win_win: Make, second: dict[str, Any], rule: str
+) -> None:
+    base = {
+        "agenda__2__who": "Bram de Vries (IT lead)",
+        "agenda__2__role": "user",
+        "agenda__2__certainty": "confirmed",
+        "agenda__2__translation": "fewer tickets",
+    }
+    answers = win_win(**{**base, **second})
+    result = run(bank_en, answers)
+    assert "interests_conflict" in result.flags
+    assert rule in result.rules
+    assert result.recommendation == "strengthen"
+    finding = next(f for f in result.findings if f.flag == "interests_conflict")
+    assert "Anna Peeters" in finding.reason and "Bram de Vries" in finding.reason
+    bridging = [a for a in result.actions if a.rule == rule]
+    assert len(bridging) == 1 and result.actions[0] == bridging[0]
+
+
+def test_an_untested_champion_gets_a_concrete_test(bank_en: QuestionBank, win_win: Make) -> None:
+    result = run(
+        bank_en,
+        win_win(
+            agenda__2__who="Piet",
+            agenda__2__role="champion",
+            agenda__2__certainty="confirmed",
+            agenda__2__champion_access="no",
+            agenda__2__champion_sells="yes",
+        ),
+    )
+    assert "champion_untested" in result.flags
+    move = next(a for a in result.actions if a.rule == "agenda.champion_untested")
+    assert "meeting with Anna Peeters" in move.text
+    assert "forward our proposal" not in move.text  # Piet already sells for us
+    tested = run(
+        bank_en,
+        win_win(
+            agenda__2__who="Piet",
+            agenda__2__role="champion",
+            agenda__2__champion_access="yes",
+            agenda__2__champion_sells="yes",
+        ),
+    )
+    assert "champion_untested" not in tested.flags
+
+
+def test_the_new_questions_are_in_both_languages(
+    bank_en: QuestionBank, bank_nl: QuestionBank
+) -> None:
+    for bank in (bank_en, bank_nl):
+        stance = bank.question("agenda.1.stance")
+        assert stance.option_values == ("for", "neutral", "against", "unknown")
+        for qid in ("agenda.1.champion_access", "agenda.1.champion_sells"):
+            assert bank.question(qid).ask_when is not None
