@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     dealcoach_limit_concurrency: int = Field(default=500, ge=1)
     dealcoach_keep_alive_timeout: int = Field(default=5, ge=1)
     dealcoach_body_timeout: float = Field(default=10.0, gt=0)
+    # CRM link (issue 17): the key that encrypts stored CRM credentials (a Fernet key or a
+    # passphrase of 16+ characters), HubSpot's API base (tests point it at a stand-in), and
+    # how CRM pipeline stages map onto deal.stage: `crmstage=discovery,...` or a JSON object,
+    # merged over the defaults for HubSpot's and Salesforce's standard stages.
+    dealcoach_secret_key: SecretStr | None = None
+    dealcoach_hubspot_url: str = "https://api.hubapi.com"
+    dealcoach_crm_stage_map: str = ""
 
     @field_validator("dealcoach_admins", mode="before")
     @classmethod

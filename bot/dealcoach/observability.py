@@ -307,6 +307,7 @@ def _settings_secrets(settings: Settings) -> list[str]:
         settings.slack_app_token,
         settings.slack_client_secret,
         settings.teams_client_secret,
+        settings.dealcoach_secret_key,
     ):
         if value is not None:
             secrets.append(value.get_secret_value())

@@ -1,0 +1,148 @@
+"""`dealcoach crm connect|disconnect|status`: a workspace's CRM from the command line.
+
+Secrets are never arguments (they would land in shell history and `ps`): the HubSpot token,
+the Salesforce password, security token and consumer secret come from the environment
+(`DEALCOACH_CRM_TOKEN`, `DEALCOACH_CRM_PASSWORD`, `DEALCOACH_CRM_SECURITY_TOKEN`,
+`DEALCOACH_CRM_CONSUMER_SECRET`) or a hidden prompt; a JWT private key from a file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+_PLATFORM = click.option(
+    "--platform",
+    type=click.Choice(["slack", "teams"]),
+    help="Where the workspace lives (default: where it is known, else slack).",
+)
+_WORKSPACE = click.option(
+    "--workspace", required=True, metavar="ID", help="Slack team id / Teams tenant id."
+)
+
+
+def _service() -> Any:
+    from dealcoach.bootstrap import build_services
+    from dealcoach.cli import _store_settings
+    from dealcoach.services.crm import crm_sync
+
+    return crm_sync(build_services(_store_settings()))
+
+
+def _secret(value: str | None, label: str) -> str:
+    return value or str(click.prompt(label, hide_input=True))
+
+
+@click.group("crm")
+def crm_group() -> None:
+    """Link a workspace to HubSpot or Salesforce (needs DEALCOACH_SECRET_KEY)."""
+
+
+@crm_group.group("connect")
+def connect_group() -> None:
+    """Connect a workspace's CRM (the credentials are checked, then stored encrypted)."""
+
+
+@connect_group.command("hubspot")
+@_WORKSPACE
+@_PLATFORM
+@click.option("--token", envvar="DEALCOACH_CRM_TOKEN", hidden=True)
+def connect_hubspot(workspace: str, platform: str | None, token: str | None) -> None:
+    """HubSpot with a private app's access token (scopes: crm.objects.deals.read,
+    crm.objects.contacts.read, crm.objects.companies.read, and write access to notes)."""
+    from dealcoach.services.crm import resolve_platform
+
+    service = _service()
+    where = resolve_platform(service.store, workspace, platform)
+    service.connect(where, workspace, "hubspot", {"token": _secret(token, "HubSpot token")},
+                    connected_by="cli")
+    click.echo(f"HubSpot connected for {where} workspace {workspace}.")
+
+
+@connect_group.command("salesforce")
+@_WORKSPACE
+@_PLATFORM
+@click.option("--username", required=True, help="The Salesforce user the app acts as.")
+@click.option("--consumer-key", required=True, help="The connected app's consumer key.")
+@click.option(
+    "--private-key",
+    "private_key_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JWT bearer flow: the connected app's private key (PEM). Without it: password flow.",
+)
+@click.option(
+    "--login-url",
+    default="https://login.salesforce.com",
+    show_default=True,
+    help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
+)
+@click.option("--password", envvar="DEALCOACH_CRM_PASSWORD", hidden=True)
+@click.option("--security-token", envvar="DEALCOACH_CRM_SECURITY_TOKEN", hidden=True)
+@click.option("--consumer-secret", envvar="DEALCOACH_CRM_CONSUMER_SECRET", hidden=True)
+def connect_salesforce(
+    workspace: str,
+    platform: str | None,
+    username: str,
+    consumer_key: str,
+    private_key_file: str | None,
+    login_url: str,
+    password: str | None,
+    security_token: str | None,
+    consumer_secret: str | None,
+) -> None:
+    """Salesforce through a connected app: JWT bearer (--private-key) or username, password
+    and security token."""
+    from pathlib import Path
+
+    from dealcoach.services.crm import resolve_platform
+
+    creds: dict[str, Any] = {
+        "login_url": login_url, "username": username, "consumer_key": consumer_key
+    }
+    if private_key_file:
+        creds["private_key"] = Path(private_key_file).read_text("utf-8")
+    else:
+        creds["password"] = _secret(password, "Salesforce password")
+        creds["security_token"] = security_token if security_token is not None else str(
+            click.prompt("Security token", hide_input=True, default="", show_default=False)
+        )
+        creds["consumer_secret"] = _secret(consumer_secret, "Consumer secret")
+    service = _service()
+    where = resolve_platform(service.store, workspace, platform)
+    service.connect(where, workspace, "salesforce", creds, connected_by="cli")
+    click.echo(f"Salesforce connected for {where} workspace {workspace}.")
+
+
+@crm_group.command("disconnect")
+@_WORKSPACE
+@_PLATFORM
+def disconnect_command(workspace: str, platform: str | None) -> None:
+    """Disconnect the workspace's CRM and delete its stored credentials."""
+    from dealcoach.services.crm import resolve_platform
+
+    service = _service()
+    where = resolve_platform(service.store, workspace, platform)
+    if service.disconnect(where, workspace):
+        click.echo(f"CRM disconnected for {where} workspace {workspace}; credentials deleted.")
+    else:
+        click.echo(f"No CRM was connected for {where} workspace {workspace}.")
+
+
+@crm_group.command("status")
+@_WORKSPACE
+@_PLATFORM
+def status_command(workspace: str, platform: str | None) -> None:
+    """Which CRM the workspace uses (never the credentials)."""
+    from dealcoach.services.crm import resolve_platform
+
+    service = _service()
+    where = resolve_platform(service.store, workspace, platform)
+    click.echo(service.provider_for(where, workspace) or "none")
+
+
+def check_crm_key(services: Any) -> None:
+    """`dealcoach serve`: refuse to start when a CRM is connected and the key is missing."""
+    from dealcoach.services.crm import crm_sync
+
+    crm_sync(services).require_key()
