@@ -111,7 +111,14 @@ def check_invariants(
     # the whole `who` answer at most once; short names elsewhere
     for n in (1, 2, 3):
         who = answers.get(f"agenda.{n}.who")
-        if isinstance(who, str) and who.strip() and short_name(who) != who.strip():
+        others = [str(v) for k, v in answers.items() if k != f"agenda.{n}.who"]
+        if (
+            isinstance(who, str)
+            and who.strip()
+            and short_name(who) != who.strip()
+            and len(who.strip()) >= 12  # shorter ones may occur in the template text
+            and not any(who.strip() in other for other in others)
+        ):
             assert text.count(who.strip()) <= 1, who
     # no template leftovers
     typed = " ".join(str(v) for v in answers.values())

@@ -56,6 +56,7 @@ class Planned:
     text: str
     why: str
     person: int | None = None
+    plan: str = ""  # the rep's discovery plan this move quotes (quoted once per advice)
 
     @property
     def kind(self) -> str:
@@ -235,9 +236,12 @@ def plan(
             values["second"] = person_short_name(bank, answers, second)
             values["first_win"] = _text(answers, f"agenda.{first}.translation")
             values["second_win"] = _text(answers, f"agenda.{second}.translation")
+            values["second_plan"] = _text(answers, f"agenda.{second}.discovery_plan")
+            values["second_ask"] = personal_questions(bank, answers, second)[0]
         else:
             values["first"] = values["second"] = ""
             values["first_win"] = values["second_win"] = ""
+            values["second_plan"] = values["second_ask"] = ""
         if spec.topics is not None:
             start, stop = spec.topics
             chosen = questions[start:stop]
@@ -273,7 +277,17 @@ def plan(
             text = say(spec.text, **v)
             if not text:
                 continue
-            move = Planned(spec=spec, text=text, why=say(spec.why, **v), person=n)
+            quoted = next(
+                (p for p in (v.get("plan"), v.get("second_plan")) if isinstance(p, str) and p),
+                "",
+            )
+            move = Planned(
+                spec=spec,
+                text=text,
+                why=say(spec.why, **v),
+                person=n,
+                plan=quoted if quoted and quoted in text else "",
+            )
             candidates.append((-spec.urgency, order * 10 + rank, move))
 
     candidates.sort(key=lambda item: (item[0], item[1]))
@@ -281,14 +295,17 @@ def plan(
     kept: list[Planned] = []
     seen_text: set[str] = set()
     result = Plan()
+    quoted_plans: set[str] = set()
     for _, _, move in candidates:
-        if move.text in seen_text:
+        if move.text in seen_text or (move.plan and move.plan in quoted_plans):
             continue
         seen_text.add(move.text)
         if not allowed(move.kind, recommendation, fit_failed) or (set(move.spec.unless) & present):
             result.dropped.append(move)
             continue
         kept.append(move)
+        if move.plan:
+            quoted_plans.add(move.plan)
     # A move with `after` goes behind the last move it must follow (e.g. no decision date
     # before every assumption is tested).
     for move in [m for m in kept if m.spec.after]:
