@@ -138,6 +138,7 @@ class ManagedReview:
     notes: tuple[NoteView, ...]
     earlier_notes: tuple[NoteView, ...]  # on the deal's earlier reviews
     viewer_is_manager: bool
+    recommendation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +337,7 @@ def open_review(
         notes=_views(q.on_review(uow.session, review.id)),
         earlier_notes=earlier,
         viewer_is_manager=is_manager,
+        recommendation=review.recommendation,
     )
 
 

@@ -10,6 +10,9 @@ arrive and never collected, so memory stays flat however large the log is.
   answers to questions the current bank no longer has. Every text cell that a spreadsheet
   would run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`
   (OWASP CSV injection); numbers stay numbers. JSONL is exact.
+
+Both carry the review's coaching notes with their replies (`coaching_notes`; CSV: one JSON
+cell), looked up per batch of reviews.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Literal, TextIO
 
 from dealcoach.coach.bank import load_bank
 from dealcoach.errors import InputError
+from dealcoach.store import notes as notes_q
 from dealcoach.store.repositories import ExportRow
 from dealcoach.store.uow import Store
 
@@ -138,6 +142,60 @@ def _iter_rows(store: Store, since: datetime | None) -> Iterator[ExportRow]:
         yield from uow.reviews.iter_export(since=since)
 
 
+NOTES_BATCH = 500
+
+
+def notes_json(rows: list[notes_q.NoteRow]) -> list[dict[str, Any]]:
+    """A review's coaching notes (issue 16), each with its replies, oldest first."""
+    notes: list[dict[str, Any]] = []
+    by_id: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        item: dict[str, Any] = {
+            "author": {"id": r.author_user_id, "name": r.author_name},
+            "text": r.body,
+            "created_at": _iso(r.created_at),
+        }
+        if r.parent_id is None:
+            item.update(id=r.id, action=r.action, status=r.status, done_at=_iso(r.done_at))
+            item["replies"] = []
+            by_id[r.id] = item
+            notes.append(item)
+        elif r.parent_id in by_id:
+            by_id[r.parent_id]["replies"].append(item)
+    return notes
+
+
+def _with_notes(
+    store: Store, since: datetime | None
+) -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
+    """Each exported row with its coaching notes, looked up one batch of reviews at a time
+    in the export's own transaction (memory stays bounded by the batch)."""
+    with store.unit_of_work() as uow:
+        yield from _batched_notes(uow.session, uow.reviews.iter_export(since=since))
+
+
+def _batched_notes(
+    session: Any, rows: Iterator[ExportRow]
+) -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
+    batch: list[ExportRow] = []
+
+    def flush() -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
+        found = notes_q.on_reviews(session, [row.review_id for row in batch])
+        grouped: dict[int, list[notes_q.NoteRow]] = {}
+        for note in found:
+            grouped.setdefault(note.review_id, []).append(note)
+        for row in batch:
+            yield row, notes_json(grouped.get(row.review_id, []))
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= NOTES_BATCH:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
 def write_export(
     store: Store,
     out: TextIO,
@@ -151,8 +209,10 @@ def write_export(
     `on_row()` is called after each review written (the CLI's progress bar)."""
     count = 0
     if fmt == "jsonl":
-        for row in _iter_rows(store, since):
-            out.write(json.dumps(row_to_json(row), ensure_ascii=False, sort_keys=True) + "\n")
+        for row, notes in _with_notes(store, since):
+            record = row_to_json(row)
+            record["coaching_notes"] = notes
+            out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             count += 1
             if on_row is not None:
                 on_row()
@@ -162,8 +222,12 @@ def write_export(
     question_ids = list(load_bank("en").questions)
     known = set(question_ids)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIXED_COLUMNS + [f"answer:{q}" for q in question_ids] + ["answers_other"])
-    for row in _iter_rows(store, since):
+    writer.writerow(
+        FIXED_COLUMNS
+        + [f"answer:{q}" for q in question_ids]
+        + ["answers_other", "coaching_notes"]
+    )
+    for row, notes in _with_notes(store, since):
         other = {k: v for k, v in row.answers.items() if k not in known}
         writer.writerow(
             [
@@ -190,6 +254,7 @@ def write_export(
             ]
             + [_cell(row.answers.get(q)) for q in question_ids]
             + [_cell(json.dumps(other, ensure_ascii=False)) if other else ""]
+            + [_cell(json.dumps(notes, ensure_ascii=False)) if notes else ""]
         )
         count += 1
         if on_row is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from dealcoach.errors import InputError, NotFound
+from dealcoach.store.notes import forget as forget_notes
 from dealcoach.store.repositories import ForgetResult, PruneResult, prune_oauth_states
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import Store, UnitOfWork
@@ -19,6 +20,7 @@ class Forgotten:
     people: int
     reviews: int
     answers: int
+    notes: int = 0  # coaching notes and replies deleted
 
 
 def _forget(uow: UnitOfWork, user_id: str, workspace: str | None) -> Forgotten:
@@ -29,12 +31,16 @@ def _forget(uow: UnitOfWork, user_id: str, workspace: str | None) -> Forgotten:
         where = f" in workspace {workspace}" if workspace else ""
         raise NotFound(f"no user {user_id!r} is known{where}")
     workspaces = [f"{p.workspace.platform}:{p.workspace.external_id}" for p in people]
+    # Coaching notes they wrote or that were written on their reviews, with their replies
+    # (issue 16): deleted explicitly, not left to ON DELETE CASCADE alone.
+    notes = forget_notes(uow.session, [p.id for p in people])
     result: ForgetResult = uow.people.forget(people)
-    return Forgotten(user_id, workspaces, result.people, result.reviews, result.answers)
+    return Forgotten(user_id, workspaces, result.people, result.reviews, result.answers, notes)
 
 
 def forget_user(store: Store, user_id: str, workspace: str | None = None) -> Forgotten:
-    """Delete a person (in every workspace, or one) with all their reviews and answers."""
+    """Delete a person (in every workspace, or one) with all their reviews and answers, and
+    the coaching notes they wrote or that were written on their reviews."""
     user_id = user_id.strip()
     if not user_id:
         raise InputError("--user must name a user id")

@@ -387,3 +387,10 @@ def flag_counts_since(
         .order_by(func.count().desc(), ReviewFlag.flag)
     ).all()
     return int(total or 0), [(str(f), int(n)) for f, n in rows]
+
+
+def on_reviews(session: Session, review_ids: Sequence[int]) -> list[NoteRow]:
+    """Every note and reply on these reviews (export: one query per batch of reviews)."""
+    if not review_ids:
+        return []
+    return _rows(session, CoachingNote.review_id.in_(list(review_ids)))

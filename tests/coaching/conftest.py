@@ -1,0 +1,21 @@
+"""Coaching fixtures: the Slack harness (Web API stand-in, live app, signed requests) and a
+seeded team whose reviews went through the real coach (so they carry advice)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from tests.slack.conftest import app_factory, live, settings, slack, slack_api  # noqa: F401
+
+from dealcoach.store import Store, migrate
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    migrate(database_url, "head")
+    s = Store(database_url)
+    try:
+        yield s
+    finally:
+        s.dispose()
