@@ -428,7 +428,7 @@ def crm_services(services: Any) -> AsyncCrmService:
         sync = services.__dict__.get("crm_sync") or CrmService(services.store, services.settings)
         cached = services.__dict__["crm_async"] = AsyncCrmService(sync)
         services.__dict__["crm_sync"] = sync
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def crm_sync(services: Any) -> CrmService:

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from dealcoach.coach.bank import load_bank
 from dealcoach.coach.machine import revisit_step
 from dealcoach.errors import InvalidAnswer, InvalidAnswers
-from dealcoach.slack import modal
+from dealcoach.slack import crm_blocks, modal
 from dealcoach.slack.context import SlackDeps, slack_locale
 from dealcoach.slack.strings import t
 
@@ -98,7 +98,7 @@ def view_for(
     if prefill:
         answers.update({k: v for k, v in prefill.items() if v is not None})
     last_round = bank.rounds[-1].id
-    return modal.step_view(
+    view = modal.step_view(
         locale=review.locale,
         bank=bank,
         step=step,
@@ -107,6 +107,9 @@ def view_for(
         step_number=step_number(bank, step.round),
         last=step.round == last_round,
     )
+    # With a CRM connected, the first step offers the CRM's deals (issue 17).
+    first = step.round == bank.rounds[0].id
+    return crm_blocks.decorate_step(view, locale=review.locale, first_step=first)
 
 
 def round_of(view: Mapping[str, Any], locale: str) -> str | None:
