@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -122,7 +123,10 @@ def create_app(
     async def slack_events(request: Request) -> Response:
         from starlette.requests import ClientDisconnect
 
+        from dealcoach.slack.context import REQUEST_ARRIVED
         from dealcoach.slack.verify import acceptable_timestamp
+
+        REQUEST_ARRIVED.set(time.monotonic())  # listeners budget Slack's 3 s from here
 
         # Before Bolt sees anything (issue #11): a timestamp slack_sdk's verifier cannot read
         # made it raise and Bolt hand the unverified body to the error handler. Missing,

@@ -54,8 +54,9 @@ def measure(live: LiveServer, slack: SlackSender, api: MockSlackWebApi) -> dict[
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 not met yet: measured 2026-12-01 (before the store work) 68–79 "
-    "statements in 8–9 transactions per review, on SQLite and PostgreSQL alike",
+    reason="issue 14 not met yet: 2026-12-01 39–46 statements (SQLite) / 40–46 (PostgreSQL) "
+    "in 5–6 transactions per review (was 68–79 in 8–9): one transaction per HTTP request "
+    "(command, each step) is the floor while every step is saved",
 )
 def test_a_full_review_stays_within_the_statement_and_transaction_budget(
     live: LiveServer, slack: SlackSender, slack_api: MockSlackWebApi

@@ -8,8 +8,12 @@ replica can answer any step. The only memory is a short-lived cache of Slack pro
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +30,19 @@ PROFILE_TTL_SECONDS = 600.0
 # After a completed review the Home tab is refreshed only for someone who opened it this
 # recently (in this process); everyone else gets it rebuilt when they open it.
 HOME_FRESH_SECONDS = 600.0
+# Review work (saving a step, completing, starting) running at once in one process; more
+# waits its turn without using the CPU, so acknowledging requests stays quick under overload.
+WORK_SLOTS = 8
+
+# When the HTTP request reached the app (web.py sets it; listeners run in a copy of the
+# request's context), so a listener knows how much of Slack's 3 s is left.
+REQUEST_ARRIVED: ContextVar[float | None] = ContextVar("dealcoach_request_arrived", default=None)
+
+
+def request_age() -> float:
+    """Seconds since this request arrived (0 when unknown)."""
+    arrived = REQUEST_ARRIVED.get()
+    return time.monotonic() - arrived if arrived is not None else 0.0
 
 
 @dataclass
@@ -43,6 +60,15 @@ class SlackDeps:
     metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
     _home_opened: dict[tuple[str, str], float] = field(default_factory=dict)
+    _slots: asyncio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def work_slot(self) -> AsyncIterator[None]:
+        """One of `WORK_SLOTS` turns for review work (see WORK_SLOTS)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(WORK_SLOTS)
+        async with self._slots:
+            yield
 
     @classmethod
     def create(cls, settings: Settings, services: Any) -> SlackDeps:

@@ -143,7 +143,8 @@ async def open_review(
     actor = await full_actor(deps, client, command)
     try:
         # The open draft (offered for resume), else a new review: one transaction.
-        found = await deps.reviews.open_or_start(actor, deal_name=deal_name)
+        async with deps.work_slot():
+            found = await deps.reviews.open_or_start(actor, deal_name=deal_name)
     except InputError as exc:  # e.g. a deal name longer than the bank allows
         await client.views_update(view_id=view_id, view=modal.message_view(guess, str(exc)))
         return

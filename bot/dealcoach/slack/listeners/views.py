@@ -25,16 +25,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from dealcoach.errors import Conflict, DealcoachError, InvalidAnswer, InvalidAnswers
 from dealcoach.slack import modal
 from dealcoach.slack.advice import post_advice
-from dealcoach.slack.context import require_deps, slack_locale, valid_review_id
+from dealcoach.slack.context import request_age, require_deps, slack_locale, valid_review_id
 from dealcoach.slack.flow import field_errors, full_actor, make_actor, round_of, view_for
 from dealcoach.slack.home import refresh_home
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
 
-# Slack waits 3 s for the answer to a view submission. A step not answered after this long
-# (measured from when its listener started) is acknowledged with a "saving…" view and
-# followed by views.update.
+# Slack waits 3 s for the answer to a view submission. A step not answered this long after
+# its request arrived is acknowledged with a "saving…" view and followed by views.update.
 ACK_BUDGET_SECONDS = 2.0
 
 
@@ -69,9 +68,10 @@ async def _answer_step(deps: Any, actor: Any, review_id: int, view: dict[str, An
     shown = [str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"]
     try:
         # Saved, and completed when nothing is left to show, in one transaction.
-        saved = await deps.reviews.save_step(
-            actor, review_id, raw, completion_key(review_id), shown
-        )
+        async with deps.work_slot():
+            saved = await deps.reviews.save_step(
+                actor, review_id, raw, completion_key(review_id), shown
+            )
     except (InvalidAnswer, InvalidAnswers) as exc:
         current = await deps.reviews.get(actor, review_id)
         return _Reply("errors", current.locale, errors=field_errors(exc, view, current.locale))
@@ -100,7 +100,8 @@ async def on_review_step(
     context["dealcoach_review_id"] = str(review_id)
     actor = make_actor(body)
     work = asyncio.ensure_future(_answer_step(deps, actor, review_id, view))
-    done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET_SECONDS)
+    budget = max(0.0, ACK_BUDGET_SECONDS - request_age())
+    done, _ = await asyncio.wait({work}, timeout=budget)
     if work in done:
         reply = work.result()  # a failure goes to the error handler while it can still ack
         context["dealcoach_locale"] = reply.locale
