@@ -216,6 +216,7 @@ def plan(
         "margin": answers.get("benefit.margin") or "",
         "pros_cons": answers.get("benefit.pros_cons_explained") or "",
         "ready": answers.get("benefit.customer_ready") or "",
+        "silent": answers.get("signals.silent_after_invite") == "yes",
     }
     ctx = cond.Context(answers=answers, people=people, quadrant=quadrant)
 
