@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from dealcoach.config import Settings, get_settings
+from dealcoach.services.coaching import AsyncCoachingService, CoachingService
 from dealcoach.services.conversations import AsyncConversationService
 from dealcoach.services.digests import AsyncDigestService, DigestService
 from dealcoach.services.people import AsyncPeopleService, PeopleService
@@ -68,6 +69,15 @@ class Services:
     @cached_property
     def async_digests(self) -> AsyncDigestService:
         return AsyncDigestService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    # Managers coach (issue 16): open a rep's review, coaching notes, 1:1 prep.
+    @cached_property
+    def coaching(self) -> CoachingService:
+        return CoachingService(self.store, default_locale=self.settings.dealcoach_lang)
+
+    @cached_property
+    def async_coaching(self) -> AsyncCoachingService:
+        return AsyncCoachingService(self.async_store, default_locale=self.settings.dealcoach_lang)
 
     def close(self) -> None:
         """Dispose of the sync engine (the async one: `await aclose()`)."""

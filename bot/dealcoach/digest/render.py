@@ -28,6 +28,7 @@ from dealcoach.digest.compose import DigestModel
 from dealcoach.digest.weeks import IsoWeek
 from dealcoach.errors import ContentError
 from dealcoach.resources import prompts_dir
+from dealcoach.ui_text import translate
 
 SECTIONS = ("summary", "risky", "walk_away", "worsened", "themes", "reps", "mix", "trend")
 MESSAGE_BLOCKS = 50
@@ -273,6 +274,59 @@ def plain_text(rendered: RenderedSections) -> str:
         parts.append(section.body)
     parts.extend(["", rendered.footer.replace("`", "")])
     return "\n".join(parts) + "\n"
+
+
+# *Open review* on a team digest (issue 16): a button per listed deal, the rep's manager only.
+ACTION_OPEN_REVIEW = "coaching_open_review"
+OPEN_REVIEWS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class OpenReview:
+    """A deal the digest names, with the review its *Open review* button opens."""
+
+    review_id: int
+    deal_name: str
+    rep_name: str
+    label: str  # the button's text in the manager's language (plain text)
+
+
+def open_reviews(model: DigestModel) -> list[OpenReview]:
+    """The reviews a team digest offers to open: riskiest, walk-aways, worsened (each once)."""
+    if model.kind != "team":
+        return []
+    seen: set[int] = set()
+    out: list[OpenReview] = []
+    for deal in (*model.riskiest, *model.walk_away, *model.worsened):
+        if deal.review_id in seen:
+            continue
+        seen.add(deal.review_id)
+        label = translate("coaching", model.locale, "open_review_deal", deal=deal.deal_name)
+        out.append(OpenReview(deal.review_id, deal.deal_name, deal.rep_name, label))
+    return out[:OPEN_REVIEWS_SHOWN]
+
+
+def _button_text(label: str) -> str:
+    """Plain text on a button: no `<`/`>` at all, so not even a client that parses plain
+    text could read a deal called `<!channel>` as a mention."""
+    return _clip(label.replace("<", "‹").replace(">", "›"), 75) or "-"
+
+
+def open_review_block(reviews: Sequence[OpenReview]) -> dict[str, Any]:
+    """Slack: one actions block, a button per review (value = review id)."""
+    return {
+        "type": "actions",
+        "block_id": "dealcoach_open_reviews",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_OPEN_REVIEW}:{n}",
+                "value": str(r.review_id),
+                "text": {"type": "plain_text", "text": _button_text(r.label), "emoji": True},
+            }
+            for n, r in enumerate(reviews)
+        ],
+    }
 
 
 def render_digest(model: DigestModel) -> RenderedDigest:

@@ -93,13 +93,14 @@ def build_app(
         context["dealcoach"] = deps
         return await next()
 
-    from dealcoach.slack.listeners import actions, commands, events, manager, views
+    from dealcoach.slack.listeners import actions, coaching, commands, events, manager, views
 
     commands.register(app)
     views.register(app)
     actions.register(app)
     events.register(app)
     manager.register(app)  # App Home and reminder buttons (digest/teams feature)
+    coaching.register(app)  # Open review, coaching notes, Reply / Mark as done (issue 16)
 
     @app.error
     async def _on_error(

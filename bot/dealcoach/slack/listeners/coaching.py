@@ -1,0 +1,562 @@
+"""Managers coach in Slack (issue 16): *Open review* from the digest, coaching notes with
+*Reply* and *Mark as done*, and `/dealcoach prep @rep`.
+
+- *Open review* (a digest button, value = review id): `views.open` at once (the trigger lives
+  3 s), then the review — advice (with what changed), answers, the notes thread — and, for
+  the rep's manager, a note input with an optional action the note is about.
+- Submitting the note stores it (the service checks it is the rep's own manager), answers the
+  modal with the updated thread, then DMs the rep the note with *Reply* / *Mark as done*.
+- *Reply* opens a small modal; the reply goes to the other side of the thread as a DM.
+- *Mark as done* closes the note and tells its author.
+- `/dealcoach prep @rep`: the one-page 1:1 prep, ephemeral.
+
+Every refusal is said in the asker's language (`prompts/<locale>/coaching.yaml`); every user
+text is escaped for mrkdwn (`coach.markup.escape_slack`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from dealcoach.coach.bank import load_bank
+from dealcoach.coach.markup import escape_slack
+from dealcoach.digest.coaching import render_prep, thread_text, when
+from dealcoach.digest.render import ACTION_OPEN_REVIEW
+from dealcoach.errors import NotFound
+from dealcoach.services.coaching import (
+    CoachingRefused,
+    Contact,
+    ManagedReview,
+    NoteDelivery,
+    NoteInvalid,
+    ct,
+)
+from dealcoach.slack import limits, modal
+from dealcoach.slack.advice import advice_blocks
+from dealcoach.slack.context import require_deps, valid_review_id
+from dealcoach.slack.flow import full_actor
+
+log = logging.getLogger("dealcoach.slack")
+
+VIEW_NOTE = "coaching_note"
+VIEW_REPLY = "coaching_reply"
+VIEW_INFO = "coaching_info"
+ACTION_REPLY = "coaching_reply"
+ACTION_DONE = "coaching_done"
+BLOCK_NOTE = "coaching.note"
+BLOCK_ABOUT = "coaching.about"
+BLOCK_REPLY = "coaching.reply"
+INPUT = "text"
+ABOUT_INPUT = "about"
+
+# `/dealcoach prep @rep` (en + nl); merged into commands.RESERVED.
+RESERVED = {"prep": "prep", "voorbereiding": "prep", "1op1": "prep"}
+_USER = re.compile(r"^(?:<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>|([UW][A-Z0-9]{2,20}))$")
+_QUALIFIED = re.compile(r"^(?:slack|teams|cli):\S{1,200}$")
+
+JSON = dict[str, Any]
+
+
+def accepts(rest: str) -> bool:
+    """`prep <one person>`; anything else is a deal name (`prep the Acme pitch`)."""
+    words = rest.split()
+    return len(words) == 1 and bool(_USER.match(words[0]) or _QUALIFIED.match(words[0]))
+
+
+def register(app: AsyncApp) -> None:
+    app.action(re.compile(rf"^{ACTION_OPEN_REVIEW}(:\d+)?$"))(on_open_review)
+    app.view(VIEW_NOTE)(on_note_submitted)
+    app.action(ACTION_REPLY)(on_reply_clicked)
+    app.view(VIEW_REPLY)(on_reply_submitted)
+    app.action(ACTION_DONE)(on_done)
+
+
+def _service(deps: Any) -> Any:
+    return deps.services.async_coaching
+
+
+def _value(body: JSON) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")
+
+
+def _refusal(locale: str, err: CoachingRefused | NoteInvalid) -> str:
+    prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
+    return ct(locale, f"{prefix}.{err.key}")
+
+
+def _who(contact: Contact, team_id: str | None = None) -> str:
+    """A Slack mention for someone in this Slack workspace, else their escaped name."""
+    if contact.platform == "slack" and (team_id is None or contact.workspace_id == team_id):
+        return f"<@{contact.user_id}>"
+    return escape_slack(contact.name)
+
+
+def _deal(locale: str, name: str | None) -> str:
+    return f"*{escape_slack(name)}*" if name else ct(locale, "unnamed_deal")
+
+
+def _section(text: str) -> JSON:
+    return {"type": "section", "text": modal.mrkdwn(text or " ")}
+
+
+def _title(locale: str, key: str) -> JSON:
+    return modal.plain(ct(locale, key), limits.TITLE_TEXT)
+
+
+# --- the review as its manager opens it -------------------------------------------------------
+
+
+def answers_text(review: ManagedReview) -> str:
+    bank = load_bank(review.review_locale)
+    lines: list[str] = []
+    for qid, value in review.answers.items():
+        question = bank.questions.get(qid)
+        if question is None or value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            shown = ", ".join(_option(bank, qid, v) for v in value)
+        elif isinstance(value, float) and value.is_integer():
+            shown = str(int(value))
+        else:
+            shown = _option(bank, qid, value)
+        lines.append(f"• {escape_slack(question.label)}: {escape_slack(shown)}")
+    return "\n".join(lines)
+
+
+def _option(bank: Any, qid: str, value: object) -> str:
+    try:
+        return str(bank.option_label(qid, value))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return str(value)
+
+
+def review_view(review: ManagedReview, team_id: str | None) -> JSON:
+    locale = review.locale
+    note = ct(locale, "close")
+    date = when(review.completed_at)
+    head = (
+        ct(
+            locale,
+            "review_of",
+            rep=_who(review.rep, team_id),
+            deal=_deal(locale, review.deal_name),
+            date=date,
+        )
+        if review.viewer_is_manager
+        else ct(locale, "review_own", deal=_deal(locale, review.deal_name), date=date)
+    )
+    advice, _ = advice_blocks(review.advice, str(review.review_id), buttons=False)
+    blocks: list[JSON] = [_section(head), *advice]
+    answers = answers_text(review)
+    if answers:
+        blocks += [
+            {"type": "divider"},
+            _section(
+                limits.clip(f"*{ct(locale, 'answers_title')}*\n{answers}", limits.SECTION_TEXT, "")
+            ),
+        ]
+    thread = thread_text(review.notes, locale, escape_slack) or ct(locale, "no_notes")
+    blocks += [
+        {"type": "divider"},
+        _section(limits.clip(f"*{ct(locale, 'notes_title')}*\n{thread}", limits.SECTION_TEXT)),
+    ]
+    if review.earlier_notes:
+        earlier = thread_text(review.earlier_notes, locale, escape_slack)
+        blocks.append(
+            _section(
+                limits.clip(
+                    f"*{ct(locale, 'earlier_notes_title')}*\n{earlier}", limits.SECTION_TEXT
+                )
+            )
+        )
+    inputs: list[JSON] = []
+    if review.viewer_is_manager:
+        rep = escape_slack(review.rep.name)
+        inputs.append(
+            {
+                "type": "input",
+                "block_id": BLOCK_NOTE,
+                "label": modal.plain(
+                    ct(locale, "note_label", rep=review.rep.name), limits.LABEL_TEXT
+                ),
+                "hint": modal.plain(ct(locale, "note_hint", rep=rep), limits.HINT_TEXT),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT,
+                    "multiline": True,
+                    "max_length": 1000,
+                    "placeholder": modal.plain(ct(locale, "note_placeholder"), 150),
+                },
+            }
+        )
+        if review.actions:
+            inputs.append(
+                {
+                    "type": "input",
+                    "block_id": BLOCK_ABOUT,
+                    "optional": True,
+                    "label": modal.plain(ct(locale, "note_about"), limits.LABEL_TEXT),
+                    "element": {
+                        "type": "static_select",
+                        "action_id": ABOUT_INPUT,
+                        "options": [
+                            {
+                                "text": modal.plain(action, limits.OPTION_TEXT),
+                                "value": str(n),
+                            }
+                            for n, action in enumerate(review.actions)
+                        ],
+                    },
+                }
+            )
+    blocks = limits.fit_blocks(blocks, limits.VIEW_BLOCKS - len(inputs), note) + inputs
+    view: JSON = {
+        "type": "modal",
+        "callback_id": VIEW_NOTE if review.viewer_is_manager else VIEW_INFO,
+        "title": _title(locale, "review_title"),
+        "close": _title(locale, "close"),
+        "private_metadata": str(review.review_id),
+        "blocks": blocks,
+    }
+    if review.viewer_is_manager:
+        view["submit"] = _title(locale, "note_submit")
+    return view
+
+
+def info_view(locale: str, text: str) -> JSON:
+    return {
+        "type": "modal",
+        "callback_id": VIEW_INFO,
+        "title": _title(locale, "review_title"),
+        "close": _title(locale, "close"),
+        "blocks": [_section(limits.clip(text, limits.SECTION_TEXT))],
+    }
+
+
+async def on_open_review(ack: Any, body: JSON, client: AsyncWebClient, context: Any) -> None:
+    await ack()
+    deps = require_deps(context)
+    review_id = valid_review_id(_value(body))
+    context["dealcoach_review_id"] = str(review_id)
+    opened = await client.views_open(
+        trigger_id=body["trigger_id"], view=modal.loading_view(deps.settings.dealcoach_lang)
+    )
+    actor = await full_actor(deps, client, body)
+    try:
+        review = await _service(deps).open_review(actor, review_id)
+        view = review_view(review, actor.workspace_id)
+    except (CoachingRefused, NotFound) as err:
+        locale = await deps.locale_for(actor)
+        text = (
+            _refusal(locale, err)
+            if isinstance(err, CoachingRefused)
+            else ct(locale, "refused.not_your_rep")
+        )
+        view = info_view(locale, text)
+    await client.views_update(
+        view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=view
+    )
+
+
+def _typed(view: JSON, block: str, action: str = INPUT) -> Any:
+    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
+    entry = state.get(action) or {}
+    if "selected_option" in entry:
+        return (entry.get("selected_option") or {}).get("value")
+    return entry.get("value")
+
+
+async def on_note_submitted(
+    ack: Any, body: JSON, client: AsyncWebClient, context: Any, view: JSON
+) -> None:
+    deps = require_deps(context)
+    review_id = valid_review_id(view.get("private_metadata"))
+    context["dealcoach_review_id"] = str(review_id)
+    actor = await full_actor(deps, client, body)
+    service = _service(deps)
+    about_index = _typed(view, BLOCK_ABOUT, ABOUT_INPUT)
+    try:
+        review = await service.open_review(actor, review_id)
+        about = None
+        if isinstance(about_index, str) and about_index.isdigit():
+            index = int(about_index)
+            about = review.actions[index] if index < len(review.actions) else None
+        delivery = await service.add_note(actor, review_id, _typed(view, BLOCK_NOTE), about)
+    except (CoachingRefused, NoteInvalid) as err:
+        locale = await deps.locale_for(actor)
+        await ack(response_action="errors", errors={BLOCK_NOTE: _refusal(locale, err)[:150]})
+        return
+    updated = await service.open_review(actor, review_id)
+    rep = delivery.recipient
+    reachable = (
+        rep is not None and rep.platform == "slack" and rep.workspace_id == actor.workspace_id
+    )
+    assert rep is not None
+    done = ct(
+        updated.locale,
+        "note_sent" if reachable else "note_saved",
+        rep=_who(rep, actor.workspace_id),
+    )
+    confirmation = review_view(updated, actor.workspace_id)
+    confirmation["blocks"] = [_section(done), *confirmation["blocks"]][: limits.VIEW_BLOCKS]
+    await ack(response_action="update", view=confirmation)
+    if reachable:
+        await post_note(client, delivery)
+
+
+# --- the rep's side ---------------------------------------------------------------------------
+
+
+def _buttons(locale: str, note_id: int, *, done: bool) -> JSON:
+    elements: list[JSON] = [
+        {
+            "type": "button",
+            "action_id": ACTION_REPLY,
+            "value": str(note_id),
+            "text": modal.plain(ct(locale, "reply"), limits.BUTTON_TEXT),
+        }
+    ]
+    if done:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ACTION_DONE,
+                "style": "primary",
+                "value": str(note_id),
+                "text": modal.plain(ct(locale, "mark_done"), limits.BUTTON_TEXT),
+            }
+        )
+    return {"type": "actions", "block_id": f"coaching_note_{note_id}", "elements": elements}
+
+
+def note_message(delivery: NoteDelivery) -> tuple[list[JSON], str]:
+    """The note as the rep gets it: who, which deal, the text, Reply / Mark as done."""
+    rep = delivery.recipient
+    assert rep is not None
+    locale = rep.locale
+    note = delivery.note
+    intro = ct(
+        locale,
+        "note_dm_intro",
+        manager=_who(delivery.sender, rep.workspace_id),
+        deal=_deal(locale, delivery.deal_name),
+    )
+    quoted = "> " + escape_slack(note.body).replace("\n", "\n> ")
+    blocks: list[JSON] = [_section(limits.clip(f"{intro}\n{quoted}", limits.SECTION_TEXT))]
+    if note.action:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": limits.clip(
+                            ct(locale, "about", action=escape_slack(note.action)),
+                            limits.CONTEXT_TEXT,
+                        ),
+                    }
+                ],
+            }
+        )
+    blocks.append(_buttons(locale, note.note_id, done=True))
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": ct(locale, "note_dm_footer")}]}
+    )
+    return blocks, limits.clip(f"{intro}\n{quoted}", 3000)
+
+
+async def post_note(client: AsyncWebClient, delivery: NoteDelivery) -> None:
+    assert delivery.recipient is not None
+    blocks, text = note_message(delivery)
+    await client.chat_postMessage(
+        channel=delivery.recipient.user_id,
+        text=text,
+        blocks=blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def reply_view(locale: str, note_id: int) -> JSON:
+    return {
+        "type": "modal",
+        "callback_id": VIEW_REPLY,
+        "title": _title(locale, "reply_title"),
+        "submit": _title(locale, "reply_submit"),
+        "close": _title(locale, "close"),
+        "private_metadata": str(note_id),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BLOCK_REPLY,
+                "label": modal.plain(ct(locale, "reply_label"), limits.LABEL_TEXT),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": INPUT,
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            }
+        ],
+    }
+
+
+async def on_reply_clicked(ack: Any, body: JSON, client: AsyncWebClient, context: Any) -> None:
+    await ack()
+    deps = require_deps(context)
+    note_id = valid_review_id(_value(body))  # a positive id, like a review's
+    actor = await full_actor(deps, client, body)
+    locale = await deps.locale_for(actor)
+    await client.views_open(trigger_id=body["trigger_id"], view=reply_view(locale, note_id))
+
+
+async def on_reply_submitted(
+    ack: Any, body: JSON, client: AsyncWebClient, context: Any, view: JSON
+) -> None:
+    deps = require_deps(context)
+    note_id = valid_review_id(view.get("private_metadata"))
+    actor = await full_actor(deps, client, body)
+    try:
+        delivery = await _service(deps).reply(actor, note_id, _typed(view, BLOCK_REPLY))
+    except (CoachingRefused, NoteInvalid, NotFound) as err:
+        locale = await deps.locale_for(actor)
+        text = (
+            _refusal(locale, err)
+            if not isinstance(err, NotFound)
+            else ct(locale, "refused.not_your_note")
+        )
+        await ack(response_action="errors", errors={BLOCK_REPLY: text[:150]})
+        return
+    other = delivery.recipient
+    locale = await deps.locale_for(actor)
+    reachable = (
+        other is not None and other.platform == "slack" and other.workspace_id == actor.workspace_id
+    )
+    who = _who(other, actor.workspace_id) if other is not None else "-"
+    await ack(response_action="update", view=info_view(locale, ct(locale, "reply_sent", who=who)))
+    if reachable and other is not None:
+        await post_reply(client, delivery)
+
+
+async def post_reply(client: AsyncWebClient, delivery: NoteDelivery) -> None:
+    other = delivery.recipient
+    assert other is not None
+    locale = other.locale
+    latest = delivery.note.replies[-1] if delivery.note.replies else None
+    body = latest.body if latest is not None else ""
+    intro = ct(
+        locale,
+        "reply_dm",
+        who=_who(delivery.sender, other.workspace_id),
+        deal=_deal(locale, delivery.deal_name),
+    )
+    quoted = "> " + escape_slack(body).replace("\n", "\n> ")
+    # The rep (not the note's author) may also close the note from here.
+    rep_side = other.person_id != _author_id(delivery)
+    blocks = [
+        _section(limits.clip(f"{intro}\n{quoted}", limits.SECTION_TEXT)),
+        _buttons(locale, delivery.note.note_id, done=rep_side and delivery.note.open),
+    ]
+    await client.chat_postMessage(
+        channel=other.user_id,
+        text=limits.clip(f"{intro}\n{quoted}", 3000),
+        blocks=blocks,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def _author_id(delivery: NoteDelivery) -> int | None:
+    """The note author's person id, when the sender or the recipient is the author."""
+    if delivery.sender.user_id == delivery.note.author_user_id:
+        return delivery.sender.person_id
+    if (
+        delivery.recipient is not None
+        and delivery.recipient.user_id == delivery.note.author_user_id
+    ):
+        return delivery.recipient.person_id
+    return None
+
+
+async def on_done(ack: Any, body: JSON, client: AsyncWebClient, context: Any, respond: Any) -> None:
+    await ack()
+    deps = require_deps(context)
+    note_id = valid_review_id(_value(body))
+    actor = await full_actor(deps, client, body)
+    locale = await deps.locale_for(actor)
+    try:
+        delivery = await _service(deps).mark_done(actor, note_id)
+    except CoachingRefused as err:
+        await respond(text=_refusal(locale, err), response_type="ephemeral", replace_original=False)
+        return
+    except NotFound:
+        await respond(
+            text=ct(locale, "refused.not_your_note"),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    await respond(
+        text=ct(locale, "done_ack" if delivery.changed else "done_already"),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+    author = delivery.recipient
+    if (
+        author is not None
+        and author.platform == "slack"
+        and author.workspace_id == actor.workspace_id
+    ):
+        text = ct(
+            author.locale,
+            "done_dm",
+            who=_who(delivery.sender, author.workspace_id),
+            deal=_deal(author.locale, delivery.deal_name),
+        )
+        await client.chat_postMessage(channel=author.user_id, text=text, blocks=[_section(text)])
+
+
+# --- /dealcoach prep @rep -------------------------------------------------------------------
+
+
+def member_id(arg: str) -> str:
+    word = arg.strip()
+    match = _USER.match(word)
+    if match:
+        return match.group(1) or match.group(2)
+    return word
+
+
+def prep_blocks(rendered: Any) -> list[JSON]:
+    blocks: list[JSON] = [
+        {"type": "header", "text": modal.plain(rendered.title or "-", limits.HEADER_TEXT)}
+    ]
+    for part in rendered.parts:
+        blocks.append(_section(limits.clip(part, limits.SECTION_TEXT)))
+    return blocks[: limits.MESSAGE_BLOCKS]
+
+
+async def prep_command(
+    client: AsyncWebClient, context: Any, command: JSON, respond: Any, arg: str
+) -> None:
+    deps = require_deps(context)
+    actor = await full_actor(deps, client, command)
+    locale = await deps.locale_for(actor)
+    context["dealcoach_locale"] = locale
+    try:
+        prep = await _service(deps).prep(actor, member_id(arg))
+    except (CoachingRefused, NoteInvalid) as err:
+        await respond(text=_refusal(locale, err), response_type="ephemeral")
+        return
+    rendered = render_prep(prep, "slack")
+    await respond(
+        text=limits.clip(render_prep(prep, "text").text, 3000),
+        blocks=prep_blocks(rendered),
+        response_type="ephemeral",
+    )
