@@ -14,8 +14,9 @@ import click
 
 _PLATFORM = click.option(
     "--platform",
-    type=click.Choice(["slack", "teams"]),
-    help="Where the workspace lives (default: where it is known, else slack).",
+    type=click.Choice(["slack", "teams", "cli"]),
+    help="Where the workspace lives (default: where it is known, else slack); "
+    "`dealcoach chat` reviews: --platform cli --workspace local.",
 )
 _WORKSPACE = click.option(
     "--workspace", required=True, metavar="ID", help="Slack team id / Teams tenant id."

@@ -214,9 +214,12 @@ class CrmService:
             return []
         return client.search_deals(query, limit)
 
-    def pick(self, actor: Actor, review_id: int, deal_id: str) -> PickResult:
+    def pick(
+        self, actor: Actor, review_id: int, deal_id: str, *, save_contacts: bool = True
+    ) -> PickResult:
         """Read the deal and its contacts; link the review to it and offer the contacts as
-        decision-makers (agenda.N.who). The deal.* values come back as `prefill` for the
+        decision-makers (agenda.N.who; with `save_contacts=False` they only come back, for
+        the terminal to offer as defaults). The deal.* values come back as `prefill` for the
         step on screen (saved when the rep submits it)."""
         row = self.store.run(self._connection, actor.platform, actor.workspace_id)
         if row is None:
@@ -247,7 +250,7 @@ class CrmService:
                     key = f"agenda.{n}.who"
                     if key not in answers and current.get(key) == old.get("label"):
                         answers[key] = None
-            if answers and review.status == "draft":
+            if answers and review.status == "draft" and save_contacts:
                 save_answers(uow, actor, review_id, answers)
             crm_store.set_link(
                 uow.session,
@@ -378,6 +381,26 @@ def _owned(uow: UnitOfWork, actor: Actor, review_id: int) -> Any:
     if person is None or review.person_id != person.id:
         raise Forbidden("that review belongs to someone else")
     return review
+
+
+def credentials_from_words(provider: str, args: list[str]) -> dict[str, str] | None:
+    """Credentials typed in a chat command (`connect hubspot TOKEN`, `connect salesforce
+    USERNAME PASSWORD+SECURITY_TOKEN CONSUMER_KEY CONSUMER_SECRET [LOGIN_URL]`); None when
+    the words do not fit."""
+    if provider == "hubspot" and len(args) == 1:
+        return {"token": args[0]}
+    if provider == "salesforce" and len(args) in (4, 5):
+        creds = {
+            "username": args[0],
+            "password": args[1],  # password and security token typed together
+            "security_token": "",
+            "consumer_key": args[2],
+            "consumer_secret": args[3],
+        }
+        if len(args) == 5:
+            creds["login_url"] = args[4]
+        return creds
+    return None
 
 
 def _require_fields(provider: str, credentials: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ from dealcoach.crm import CrmError
 from dealcoach.crm_text import crm_name
 from dealcoach.crm_text import t as ct
 from dealcoach.errors import DealcoachError
-from dealcoach.services.crm import crm_services, reason_text
+from dealcoach.services.crm import credentials_from_words, crm_services, reason_text
 from dealcoach.slack import crm_blocks, modal
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.flow import full_actor, view_for
@@ -130,7 +130,7 @@ async def on_crm_command(
         await respond(text=ct(locale, key), response_type="ephemeral")
         return
     provider = words[1].lower() if len(words) > 1 else ""
-    creds = _credentials(provider, words[2:])
+    creds = credentials_from_words(provider, words[2:])
     if creds is None:
         await respond(text=ct(locale, "connect.usage"), response_type="ephemeral")
         return
@@ -147,23 +147,6 @@ async def on_crm_command(
     forget_provider(actor.workspace_id)
     await respond(text=ct(locale, "connect.done", crm=crm_name(provider)),
                   response_type="ephemeral")
-
-
-def _credentials(provider: str, args: list[str]) -> dict[str, str] | None:
-    if provider == "hubspot" and len(args) == 1:
-        return {"token": args[0]}
-    if provider == "salesforce" and len(args) in (4, 5):
-        creds = {
-            "username": args[0],
-            "password": args[1],  # password and security token typed together
-            "security_token": "",
-            "consumer_key": args[2],
-            "consumer_secret": args[3],
-        }
-        if len(args) == 5:
-            creds["login_url"] = args[4]
-        return creds
-    return None
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
