@@ -359,6 +359,15 @@ class CrmService:
             attempts=attempts,
         )
 
+    def latest_review(self, actor: Actor) -> int | None:
+        """The actor's latest completed review picked from the CRM (`crm save` without id)."""
+
+        def read(uow: UnitOfWork) -> int | None:
+            person = uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
+            return crm_store.latest_linked_review(uow.session, person.id) if person else None
+
+        return self.store.run(read)
+
     def link_for(self, actor: Actor, review_id: int) -> crm_store.LinkRow | None:
         def read(uow: UnitOfWork) -> crm_store.LinkRow | None:
             _owned(uow, actor, review_id)
@@ -442,6 +451,18 @@ class AsyncCrmService:
 
     async def link_for(self, actor: Actor, review_id: int) -> crm_store.LinkRow | None:
         return await asyncio.to_thread(self.sync.link_for, actor, review_id)
+
+    async def save_command(self, actor: Actor, words: list[str]) -> SaveResult:
+        """`crm save [REVIEW_ID]`: the given review, else the latest one picked from the CRM."""
+        if words and words[0].isdigit() and len(words[0]) <= 18:
+            review_id: int | None = int(words[0])
+        else:
+            review_id = await asyncio.to_thread(self.sync.latest_review, actor)
+        if review_id is None:
+            provider = await self.provider_for(actor.platform, actor.workspace_id)
+            return SaveResult(False, provider=provider,
+                              reason="no_deal" if provider else "not_connected")
+        return await self.save(actor, review_id)
 
 
 def crm_services(services: Any) -> AsyncCrmService:

@@ -93,8 +93,9 @@ def build_app(
         context["dealcoach"] = deps
         return await next()
 
-    from dealcoach.slack.listeners import actions, coaching, commands, events, manager, views
+    from dealcoach.slack.listeners import actions, coaching, commands, crm, events, manager, views
 
+    crm.register(app)  # CRM link (issue 17): before commands, so `/dealcoach crm` reaches it
     commands.register(app)
     views.register(app)
     actions.register(app)

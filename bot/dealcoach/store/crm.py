@@ -199,3 +199,16 @@ def note_source(session: Session, review_id: int) -> NoteSource | None:
         flags=list(assessment.flags or []) if assessment is not None else [],
         data=dict(assessment.data or {}) if assessment is not None else {},
     )
+
+
+def latest_linked_review(session: Session, person_id: int) -> int | None:
+    """The person's most recently completed review that was picked from the CRM."""
+    from dealcoach.store.models import Review
+
+    return session.scalar(
+        select(Review.id)
+        .join(CrmReviewLink, CrmReviewLink.review_id == Review.id)
+        .where(Review.person_id == person_id, Review.status == "completed")
+        .order_by(Review.completed_at.desc(), Review.id.desc())
+        .limit(1)
+    )

@@ -120,6 +120,9 @@ class TeamsCrm:
     async def command(self, actor: Actor, locale: str, text: str) -> str:
         words = text.split()[1:]
         verb = words[0].lower() if words else ""
+        if verb == "save":
+            result = await self.service.save_command(actor, words[1:])
+            return str(result.message(locale))
         if verb not in ("connect", "disconnect"):
             provider = await self.service.provider_for("teams", actor.workspace_id)
             if provider:

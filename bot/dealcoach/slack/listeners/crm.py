@@ -77,6 +77,9 @@ async def provider_of(deps: Any, team_id: str) -> str | None:
 async def _note_provider(context: Any, body: dict[str, Any], next: Any) -> Any:
     provider = None
     kind = body.get("type")
+    event = body.get("event") if kind == "event_callback" else None
+    if isinstance(event, dict) and event.get("type") == "app_uninstalled":
+        await _forget_workspace(context, body)
     if body.get("command") == COMMAND or kind in ("view_submission", "block_actions"):
         deps = context.get("dealcoach")
         team = context.get("team_id") or body.get("team_id") or (body.get("team") or {}).get("id")
@@ -87,6 +90,21 @@ async def _note_provider(context: Any, body: dict[str, Any], next: Any) -> Any:
                 provider = None
     crm_blocks.current_provider.set(provider)
     return await next()
+
+
+async def _forget_workspace(context: Any, body: dict[str, Any]) -> None:
+    """The app was removed from the workspace: its CRM credentials go too (the events
+    listener then does the rest of the uninstall)."""
+    deps = context.get("dealcoach")
+    team = context.get("team_id") or body.get("team_id")
+    if deps is None or not team:
+        return
+    try:
+        if await crm_services(deps.services).disconnect("slack", str(team)):
+            log.info("crm credentials deleted: app uninstalled")
+    except DealcoachError:
+        log.warning("crm credentials not deleted on uninstall: the database failed")
+    forget_provider(str(team))
 
 
 async def _is_crm_command(body: dict[str, Any]) -> bool:
@@ -113,6 +131,10 @@ async def on_crm_command(
     words = [_unescape(w) for w in str(command.get("text") or "").split()[1:]]
     crm = crm_services(deps.services)
     verb = words[0].lower() if words else ""
+    if verb == "save":
+        result = await crm.save_command(actor, words[1:])
+        await respond(text=result.message(locale), response_type="ephemeral")
+        return
     if verb not in ("connect", "disconnect"):
         provider = await crm.provider_for("slack", actor.workspace_id)
         text = ct(locale, "status.connected", crm=crm_name(provider)) if provider else ct(
