@@ -186,9 +186,9 @@ def test_hubspot_connect_pick_prefill_review_save_twice_then_revoke(
     driver.run({**answers, **SECOND_PERSON})
     [advice] = advice_messages(slack_api)
     validate_blocks(advice.json_param("blocks"))
-    review_id = str(advice.json_param("metadata")["event_payload"]["review_id"])
+    review_id = _save_button(advice)["value"]
 
-    slack.command("crm save")  # the latest review picked from the CRM
+    slack.message_action("crm_save", value=review_id)  # the advice's Save to CRM
     assert "Saved to HubSpot as a note on Acme renewal" in _wait_reply(slack_api, 2)
     slack.command(f"crm save {review_id}")
     assert "Updated the note" in _wait_reply(slack_api, 3)
@@ -237,7 +237,7 @@ def test_salesforce_pick_and_save_a_task_once(
                and k != "agenda.1.who"}
     driver.run({**answers, **SECOND_PERSON})
     [advice] = advice_messages(slack_api)
-    value = str(advice.json_param("metadata")["event_payload"]["review_id"])
+    value = _save_button(advice)["value"]
     slack.message_action("crm_save", value=value)
     assert "Saved to Salesforce" in _wait_reply(slack_api, 2)
     slack.command("crm save")

@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.advice import render_advice
-from dealcoach.slack import limits
+from dealcoach.slack import crm_blocks, limits
 from dealcoach.slack.context import SlackDeps
 from dealcoach.slack.strings import t
 
@@ -135,6 +135,7 @@ def _buttons(locale: str, review_id: str) -> JSON:
                 "value": review_id,
                 "text": {"type": "plain_text", "text": t(locale, "advice.share"), "emoji": True},
             },
+            *crm_blocks.save_buttons(locale, review_id),  # with a CRM (issue 17)
         ],
     }
 

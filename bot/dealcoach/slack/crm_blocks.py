@@ -82,13 +82,15 @@ def decorate_step(
     return {**view, "blocks": [*blocks[:at], *extra, *blocks[at:]]}
 
 
-def save_button(locale: str, review_id: str) -> JSON | None:
-    """The *Save to CRM* button for the advice's actions (None without a CRM)."""
+def save_buttons(locale: str, review_id: str) -> list[JSON]:
+    """The *Save to CRM* button for the advice's actions (none without a CRM)."""
     if current_provider.get() is None:
-        return None
-    return {
-        "type": "button",
-        "action_id": ACTION_SAVE,
-        "value": review_id,
-        "text": _plain(t(locale, "save.button")),
-    }
+        return []
+    return [
+        {
+            "type": "button",
+            "action_id": ACTION_SAVE,
+            "value": review_id,
+            "text": _plain(t(locale, "save.button")),
+        }
+    ]
