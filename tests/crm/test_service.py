@@ -171,3 +171,21 @@ def test_stage_map_setting() -> None:
     assert parse_stage_map('{"x": "discovery"}') == {"x": "discovery"}
     with pytest.raises(ConfigError):
         parse_stage_map("x=won")
+
+
+def test_every_crm_wording_key_used_is_in_both_languages() -> None:
+    import re
+    from pathlib import Path
+
+    from dealcoach.ui_text import ui_strings
+
+    root = Path(__file__).resolve().parents[2] / "bot" / "dealcoach"
+    files = [root / "services" / "crm.py", root / "crm_terminal.py", root / "teams" / "crm.py",
+             root / "slack" / "crm_blocks.py", root / "slack" / "listeners" / "crm.py"]
+    used: set[str] = set()
+    pattern = re.compile(r"\b(?:ct|t)\(\s*[\w.]+,\s*\"([a-z_]+\.[a-z_]+)\"")
+    for path in files:
+        used |= set(pattern.findall(path.read_text()))
+    assert len(used) > 15
+    for locale, table in ui_strings("crm").items():
+        assert used <= set(table), (locale, sorted(used - set(table)))
