@@ -761,6 +761,26 @@ def digest_preview_command(
 # --- end of digest block ---------------------------------------------------------------------
 
 
+@cli.command("prep")
+@click.option("--manager", "manager_id", required=True, metavar="ID", help="The manager's id.")
+@click.option("--member", "member_id", required=True, metavar="ID", help="The rep's id.")
+@click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
+def prep_command(manager_id: str, member_id: str, workspace: str | None) -> None:
+    """Print a manager's 1:1 prep page for one of their reps (issue 16)."""
+    from dealcoach.digest.coaching import render_prep
+    from dealcoach.services.coaching import CoachingRefused, cli_prep
+    from dealcoach.store.types import utcnow
+
+    settings = _store_settings()
+    try:
+        prep = _digest_store_run(
+            cli_prep, workspace, manager_id, member_id, utcnow(), settings.dealcoach_lang
+        )
+    except CoachingRefused as exc:
+        raise click.ClickException(f"{member_id} does not report to {manager_id}") from exc
+    click.echo(render_prep(prep, "text").text)
+
+
 def one_line(text: str) -> str:
     """`text` with every non-printable character (line breaks included) backslash-escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

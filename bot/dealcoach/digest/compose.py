@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dealcoach.coach.bank import LOCALES
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.store import digests as q
+from dealcoach.store import notes as notes_q
 from dealcoach.store.models import Person
 from dealcoach.store.uow import UnitOfWork
 
@@ -87,6 +88,29 @@ class WeekPoint(_Frozen):
         return self.win_win / self.reviews if self.reviews else None
 
 
+class CoachingGiven(_Frozen):
+    """Coaching notes the manager wrote in the digest's week (issue 16)."""
+
+    notes: int
+    deals: int
+    open: int
+
+
+class FollowUpNote(_Frozen):
+    """A coaching note still open a week after it was written: listed in one digest only."""
+
+    note_id: int
+    review_id: int
+    deal_name: str
+    rep_user_id: str
+    rep_name: str
+    body: str
+    days: int
+
+
+FOLLOW_UP_BODY = 200
+
+
 class DigestModel(_Frozen):
     """One recipient's digest of one ISO week: everything the templates show."""
 
@@ -107,6 +131,10 @@ class DigestModel(_Frozen):
     reps: tuple[RepLine, ...] = ()
     idle_reps: tuple[RepLine, ...] = ()
     history: tuple[WeekPoint, ...] = ()  # oldest first, the digest's week last
+    # recommendation → reviews, per week of `history` (same order), for the mix chart
+    recommendation_history: tuple[dict[str, int], ...] = ()
+    coaching: CoachingGiven | None = None
+    followups: tuple[FollowUpNote, ...] = ()
 
     @property
     def deal_ids(self) -> set[int]:
@@ -233,6 +261,33 @@ def _compose(
     for r in worse:
         worsened[r.owner_id].append(_deal(r, flag_names))
 
+    rec_weeks: dict[int, dict[int, dict[str, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    for m in mix:
+        if m.recommendation:
+            rec_weeks[m.owner_id][m.bucket][m.recommendation] += m.reviews
+    given: dict[int, notes_q.CoachingCount] = {}
+    follow: dict[int, list[FollowUpNote]] = defaultdict(list)
+    if kind == "team":
+        ids = list(recipients)
+        given = notes_q.given_between(session, ids, window.starts[0], window.end)
+        for open_note in notes_q.followups(
+            session, ids, window.end - notes_q.FOLLOW_UP_AFTER, str(week)
+        ):
+            body = open_note.body
+            follow[open_note.author_id].append(
+                FollowUpNote(
+                    note_id=open_note.note_id,
+                    review_id=open_note.review_id,
+                    deal_name=open_note.deal_name or "–",
+                    rep_user_id=open_note.rep_user_id,
+                    rep_name=open_note.rep_name or open_note.rep_user_id,
+                    body=body if len(body) <= FOLLOW_UP_BODY else body[: FOLLOW_UP_BODY - 1] + "…",
+                    days=max(0, (window.end - open_note.created_at).days),
+                )
+            )
+
     labels = [str(week.previous(k)) for k in range(q.HISTORY_WEEKS)]
     out: dict[int, DigestModel] = {}
     for owner_id, recipient in recipients.items():
@@ -268,6 +323,24 @@ def _compose(
             reps=tuple(team),
             idle_reps=tuple(r for r in team if r.reviews == 0),
             history=history,
+            recommendation_history=tuple(
+                {
+                    r: rec_weeks[owner_id][k][r]
+                    for r in RECOMMENDATIONS
+                    if rec_weeks[owner_id][k].get(r)
+                }
+                for k in reversed(range(q.HISTORY_WEEKS))
+            ),
+            coaching=(
+                CoachingGiven(
+                    notes=given[owner_id].notes,
+                    deals=given[owner_id].deals,
+                    open=given[owner_id].open,
+                )
+                if owner_id in given
+                else None
+            ),
+            followups=tuple(follow.get(owner_id, ())),
         )
     return out
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -28,6 +28,7 @@ from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.render import render_digest
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.store import digests as q
+from dealcoach.store import notes as notes_q
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 
@@ -120,8 +121,20 @@ def _compose(
     )
 
 
-def _finish(uow: UnitOfWork, run_id: int, attempts: int, error: str | None) -> bool:
-    return q.finish_run(uow.session, run_id, attempts, error=error)
+def _finish(
+    uow: UnitOfWork,
+    run_id: int,
+    attempts: int,
+    error: str | None,
+    followed_up: Sequence[int] = (),
+    week: str = "",
+) -> bool:
+    """Record the run's outcome; a sent digest also records the open coaching notes it
+    listed as followed up (in the same transaction), so no later digest lists them again."""
+    finished = q.finish_run(uow.session, run_id, attempts, error=error)
+    if finished and error is None and followed_up:
+        notes_q.mark_followed_up(uow.session, followed_up, week)
+    return finished
 
 
 def _retryable(uow: UnitOfWork, weeks: list[str], stale_after: timedelta) -> list[q.RunRow]:
@@ -191,7 +204,8 @@ async def send_digests(
             follow_up: FollowUp | None = None
             if digest is not None:
                 error, follow_up = await _deliver(notifiers[claim.manager.platform], digest)
-            await runner(_finish, claim.run_id, claim.attempts, error)
+            followed = [f.note_id for f in digest.followups] if digest is not None else []
+            await runner(_finish, claim.run_id, claim.attempts, error, followed, str(claim.week))
             if error is None:
                 report.sent.append(claim.manager.user_id)
                 if follow_up is not None:

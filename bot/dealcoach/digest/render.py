@@ -30,7 +30,17 @@ from dealcoach.errors import ContentError
 from dealcoach.resources import prompts_dir
 from dealcoach.ui_text import translate
 
-SECTIONS = ("summary", "risky", "walk_away", "worsened", "themes", "reps", "mix", "trend")
+SECTIONS = (
+    "summary",
+    "risky",
+    "walk_away",
+    "worsened",
+    "themes",
+    "coaching",
+    "reps",
+    "mix",
+    "trend",
+)
 MESSAGE_BLOCKS = 50
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
@@ -333,9 +343,14 @@ def render_digest(model: DigestModel) -> RenderedDigest:
     """Every rendering a notifier may need, from the manager's locale's templates."""
     plain = render_sections(model, "text")
     slack = render_sections(model, "slack")
+    blocks = slack_blocks(slack, model.locale)
+    reviews = open_reviews(model)
+    if reviews:  # before the footer, and never past Slack's 50 blocks
+        blocks = [*blocks[:-1][: MESSAGE_BLOCKS - 2], open_review_block(reviews), blocks[-1]]
     return RenderedDigest(
         title=plain.title,
         text=plain_text(plain),
-        blocks=slack_blocks(slack, model.locale),
+        blocks=blocks,
         teams=render_sections(model, "teams"),
+        extra={"open_reviews": reviews},
     )

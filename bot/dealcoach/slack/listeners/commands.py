@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_slack
 from dealcoach.errors import InputError
+from dealcoach.services.coaching import ct
 from dealcoach.slack import modal
 from dealcoach.slack.advice import OUTCOMES
 from dealcoach.slack.context import require_deps, slack_locale
@@ -178,7 +179,8 @@ async def show_history(
     if not items:
         await respond(text=t(locale, "history.none"), response_type="ephemeral")
         return
-    lines = [history_line(locale, item) for item in items]
+    counts = await deps.services.async_coaching.note_counts([i.review_id for i in items])
+    lines = [history_line(locale, item, counts.get(item.review_id)) for item in items]
     text = f"*{t(locale, 'history.header')}*\n" + "\n".join(lines)
     await respond(
         text=clip(text, 3900),
@@ -195,8 +197,9 @@ async def show_history(
     )
 
 
-def history_line(locale: str, item: Any) -> str:
-    """One review in a list: date, deal (escaped), recommendation or 'draft', review id."""
+def history_line(locale: str, item: Any, notes: tuple[int, int] | None = None) -> str:
+    """One review in a list: date, deal (escaped), recommendation or 'draft', its coaching
+    notes (how many, how many open), review id."""
     deal = escape_slack(item.deal_name or t(locale, "resume.unnamed"))
     when = _when(item.completed_at or item.started_at)
     labels = load_bank(locale).labels
@@ -205,6 +208,8 @@ def history_line(locale: str, item: Any) -> str:
     else:
         status = t(locale, "history.draft")
     extra = f" · {t(locale, 'outcome.' + item.outcome)}" if item.outcome in OUTCOMES else ""
+    if notes:
+        extra += " · " + ct(locale, "history_notes", notes=notes[0], open=notes[1])
     return f"• {when} · *{deal}* · {escape_slack(status)}{extra} · `{item.review_id}`"
 
 
