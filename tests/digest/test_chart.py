@@ -1,30 +1,32 @@
-"""The 8-week trend chart: a valid, deterministic PNG whose bars and share line follow the data,
-the "helps" rule, and its upload into the Slack digest's thread (through the Web API stand-in),
-where a failed or hanging upload neither fails nor doubles the digest."""
+"""The digest's charts (matplotlib, Agg): the 8-week trend and the recommendation mix — valid,
+deterministic PNGs with a title, a legend and axis labels in the manager's language, and alt
+text; the "helps" rule; and their upload into the Slack digest's thread (through the Web API
+stand-in), where a failed or hanging upload neither fails nor doubles the digest."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from tests.slack.mock_web_api import MockSlackWebApi
 
 from dealcoach.config import Settings
-from dealcoach.digest import chart
 from dealcoach.digest.chart import (
-    BAR,
     HEIGHT,
-    LINE,
     WIDTH,
     chart_alt_text,
     chart_helps,
-    encode_png,
+    digest_image_png,
+    mix_alt_text,
+    mix_chart_png,
+    mix_figure,
     trend_chart_png,
+    trend_figure,
 )
 from dealcoach.digest.compose import WeekPoint
 from dealcoach.digest.delivery import DbRunner, DeliveryReport, send_digests
@@ -38,6 +40,7 @@ from .seed import WEEK, at, person, review, team, two_teams
 
 TOKEN = "xoxb-1234-5678-charttest"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EIGHT = ((3, 1), (0, 0), (5, 4), (2, 1), (8, 2), (1, 1), (4, 2), (6, 3))
 
 
 def weeks(*points: tuple[int, int]) -> list[WeekPoint]:
@@ -49,107 +52,86 @@ def weeks(*points: tuple[int, int]) -> list[WeekPoint]:
     ]
 
 
-def decode_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
-    """Width, height and RGB rows of an 8-bit RGB PNG with filter 0 (what `encode_png`
-    writes), checking the signature, every chunk's CRC and the chunk order on the way."""
+def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == PNG_SIGNATURE
-    pos, kinds, idat, header = 8, [], b"", b""
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + body), f"bad CRC in {kind!r}"
-        kinds.append(kind)
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    assert pos == len(data)
-    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
-    width, height, depth, color, compression, filtering, interlace = struct.unpack(
-        ">IIBBBBB", header
-    )
-    assert (depth, color, compression, filtering, interlace) == (8, 2, 0, 0, 0)
-    raw = zlib.decompress(idat)
-    stride = 1 + width * 3
-    assert len(raw) == height * stride
-    rows = []
-    for y in range(height):
-        line = raw[y * stride : (y + 1) * stride]
-        assert line[0] == 0  # filter: none
-        rows.append([tuple(line[1 + 3 * x : 4 + 3 * x]) for x in range(width)])
-    return width, height, rows  # type: ignore[return-value]
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    with Image.open(io.BytesIO(data)) as image:
+        return image.size
 
 
-def column_counts(
-    rows: list[list[tuple[int, int, int]]], n: int, color: tuple[int, ...]
-) -> list[int]:
-    """Pixels of `color` in each of the chart's `n` week columns."""
-    left, right = chart._LEFT, chart._RIGHT
-    slot = (right - left) / n
-    counts = []
-    for i in range(n):
-        x0, x1 = round(left + slot * i), round(left + slot * (i + 1))
-        counts.append(sum(1 for row in rows for px in row[x0:x1] if px == color))
-    return counts
+# --- the images -------------------------------------------------------------------------------
 
 
-# --- the image --------------------------------------------------------------------------------
+def test_the_trend_chart_is_a_valid_png_of_the_declared_size() -> None:
+    data = trend_chart_png(weeks(*EIGHT))
+    assert png_size(data) == (WIDTH, HEIGHT) == (800, 400)
+    assert len(data) < 80_000
 
 
-def test_the_chart_is_a_valid_png_of_the_declared_size() -> None:
-    data = trend_chart_png(weeks((3, 1), (0, 0), (5, 4), (2, 1), (8, 2), (1, 1), (4, 2), (6, 3)))
-    width, height, rows = decode_png(data)
-    assert (width, height) == (WIDTH, HEIGHT) == (640, 240)
-    assert len(rows) == height and all(len(r) == width for r in rows)
-    assert len(data) < 20_000  # small enough to upload every Monday without a thought
-
-
-def test_the_chart_is_deterministic_and_follows_its_data() -> None:
-    a = weeks((3, 1), (0, 0), (5, 4), (2, 1), (8, 2), (1, 1), (4, 2), (6, 3))
-    b = weeks((3, 1), (0, 0), (5, 4), (2, 1), (8, 2), (1, 1), (4, 2), (6, 4))
+def test_the_charts_are_deterministic_and_follow_their_data() -> None:
+    a = weeks(*EIGHT)
+    b = weeks(*EIGHT[:-1], (6, 4))
     assert trend_chart_png(a, "en") == trend_chart_png(list(a), "en")
-    assert trend_chart_png(a, "en") == trend_chart_png(a, "nl")  # labels are locale-neutral
     assert trend_chart_png(a) != trend_chart_png(b)
+    assert trend_chart_png(a, "en") != trend_chart_png(a, "nl")  # the words are translated
 
 
-def test_bar_heights_follow_the_reviews_per_week() -> None:
-    reviews = [1, 0, 3, 2, 8, 0, 5, 4]
-    data = weeks(*((r, 0) for r in reviews))
-    _, _, rows = decode_png(trend_chart_png(data))
-    counts = column_counts(rows, len(reviews), BAR)
-    assert counts.index(max(counts)) == reviews.index(max(reviews))  # the tallest week
-    assert [c for c, r in zip(counts, reviews, strict=True) if r == 0] == [0, 0]
-    with_reviews = [(r, c) for r, c in zip(reviews, counts, strict=True) if r]
-    by_reviews = [c for _, c in sorted(with_reviews)]
-    assert by_reviews == sorted(by_reviews) and len(set(by_reviews)) == len(by_reviews)
-    # heights are proportional: 8 reviews ≈ 8× the bar of 1 review (within the line's width)
-    assert 6.5 < max(counts) / counts[0] < 9.5
+@pytest.mark.parametrize(
+    ("locale", "title", "legend", "axes"),
+    [
+        (
+            "en",
+            "Reviews and win-win share, last 8 weeks",
+            ["Reviews", "Win-win share"],
+            ("Week", "Reviews completed", "Win-win share (%)"),
+        ),
+        (
+            "nl",
+            "Reviews en aandeel win-win, laatste 8 weken",
+            ["Reviews", "Aandeel win-win"],
+            ("Week", "Afgeronde reviews", "Aandeel win-win (%)"),
+        ),
+    ],
+)
+def test_the_trend_chart_has_a_title_legend_and_axis_labels_in_the_managers_language(
+    locale: str, title: str, legend: list[str], axes: tuple[str, str, str]
+) -> None:
+    fig = trend_figure(weeks(*EIGHT), locale)
+    bars_axis, share_axis = fig.axes
+    assert bars_axis.get_title() == title
+    assert [t.get_text() for t in bars_axis.get_legend().get_texts()] == legend
+    assert (bars_axis.get_xlabel(), bars_axis.get_ylabel(), share_axis.get_ylabel()) == axes
+    assert [t.get_text() for t in bars_axis.get_xticklabels()][-1] == "W46"
+    assert share_axis.get_ylim()[0] == 0 and share_axis.get_ylim()[1] > 100  # 100 % fits
+    heights = [round(p.get_height()) for p in bars_axis.patches]
+    assert heights == [r for r, _ in EIGHT]
+    share = list(share_axis.lines[0].get_ydata())
+    assert share[2] == pytest.approx(80.0) and share[1] != share[1]  # no reviews: a gap (NaN)
 
 
-def test_the_share_line_sits_at_the_share() -> None:
-    # week 1: 100 % win-win, week 2: no reviews (no dot), week 3: 0 %
-    data = weeks((2, 2), (0, 0), (2, 0))
-    _, _, rows = decode_png(trend_chart_png(data))
+def test_the_mix_chart_stacks_the_recommendations_with_the_coachs_names() -> None:
+    data = weeks((2, 1), (0, 0), (3, 1))
+    mix = [{"pursue": 1, "walk_away": 1}, {}, {"strengthen": 2, "renegotiate": 1}]
+    fig = mix_figure(data, mix, "nl")
+    (axis,) = fig.axes
+    assert axis.get_title() == "Mix van adviezen, laatste 8 weken"
+    names = [t.get_text() for t in axis.get_legend().get_texts()]
+    assert len(names) == 4 and all(names)
+    totals = [0.0, 0.0, 0.0]
+    for patch in axis.patches:
+        totals[round(patch.get_x() + patch.get_width() / 2)] += patch.get_height()
+    assert totals == [2, 0, 3]
+    assert png_size(mix_chart_png(data, mix, "en")) == (WIDTH, HEIGHT)
+    alt = mix_alt_text(data, mix, "en")
+    assert alt.startswith("Recommendations per week, last 8 weeks:") and "W45 0" in alt
 
-    def line_rows(i: int) -> list[int]:
-        slot = (chart._RIGHT - chart._LEFT) / 3
-        x0, x1 = round(chart._LEFT + slot * i), round(chart._LEFT + slot * (i + 1))
-        return [y for y, row in enumerate(rows) if LINE in row[x0:x1]]
 
-    top, gap, bottom = line_rows(0), line_rows(1), line_rows(2)
-    assert top and abs(sum(top) / len(top) - chart._TOP) <= 6
-    assert bottom and abs(sum(bottom) / len(bottom) - chart._BOTTOM) <= 6
-    assert gap == []  # no review that week: no dot, and the line breaks
-
-
-def test_encode_png_refuses_a_buffer_of_the_wrong_size() -> None:
-    assert decode_png(encode_png(2, 1, bytes([255, 0, 0, 0, 0, 255])))[2] == [
-        [(255, 0, 0), (0, 0, 255)]
-    ]
-    with pytest.raises(ValueError):
-        encode_png(2, 2, b"\x00" * 11)
+def test_the_teams_image_holds_both_charts_and_stays_small() -> None:
+    data = digest_image_png(weeks(*EIGHT), [{"pursue": r} for r, _ in EIGHT], "en")
+    width, height = png_size(data)
+    assert height > width * 0.8  # two charts, one above the other
+    assert len(data) < 16_000  # an Adaptive Card travels whole; Teams keeps cards small
 
 
 @pytest.mark.parametrize(
@@ -206,7 +188,9 @@ def _runs(store: Store) -> list[tuple[str, int]]:
         return sorted((r[0], r[1]) for r in rows)
 
 
-def test_the_chart_follows_the_digest_in_its_thread(store: Store, web_api: MockSlackWebApi) -> None:
+def test_the_charts_follow_the_digest_in_its_thread(
+    store: Store, web_api: MockSlackWebApi
+) -> None:
     two_teams(store)  # both managers' teams reviewed in weeks 45 and 46
     report = _send(store, web_api)
     assert sorted(report.sent) == ["UM1", "UM2"] and report.failed == []
@@ -215,32 +199,39 @@ def test_the_chart_follows_the_digest_in_its_thread(store: Store, web_api: MockS
     posts = {
         c.params["channel"]: (i, c) for i, c in enumerate(calls) if c.method == "chat.postMessage"
     }
-    uploads = {u["channel_id"]: u for u in web_api.uploads()}
+    uploads: dict[str, list[dict[str, object]]] = {}
+    for upload in web_api.uploads():
+        uploads.setdefault(str(upload["channel_id"]), []).append(upload)
     assert set(posts) == set(uploads) == {"UM1", "UM2"}
     for channel, (index, _post) in posts.items():
-        upload = uploads[channel]
-        # the thread is the digest message: the stand-in's ts ends in the call's sequence number
-        assert re.fullmatch(rf"\d+\.{index + 1:06d}", str(upload["thread_ts"]))
+        trend, mix = uploads[channel]
+        for upload in (trend, mix):
+            # the thread is the digest message: the stand-in's ts ends in its sequence number
+            assert re.fullmatch(rf"\d+\.{index + 1:06d}", str(upload["thread_ts"]))
+            assert png_size(upload["content"]) == (WIDTH, HEIGHT)  # type: ignore[arg-type]
+            assert int(upload["length"]) == len(upload["content"])  # type: ignore[arg-type]
         done = next(
             i
             for i, c in enumerate(calls)
             if c.method == "files.completeUploadExternal" and c.params["channel_id"] == channel
         )
         assert done > index  # after the digest message
-        width, height, _ = decode_png(upload["content"])
-        assert (width, height) == (WIDTH, HEIGHT)
-        assert int(upload["length"]) == len(upload["content"])
-        assert upload["filename"] == "dealcoach-trend-2026-W46.png"
-    assert uploads["UM1"]["title"] == "Last 8 weeks · 2026-W46"
-    assert uploads["UM2"]["title"] == "Afgelopen 8 weken · 2026-W46"  # UM2 reads Dutch
-    assert uploads["UM1"]["alt_txt"].startswith("Last 8 weeks")
+        assert trend["filename"] == "dealcoach-trend-2026-W46.png"
+        assert mix["filename"] == "dealcoach-mix-2026-W46.png"
+    um1_trend, um1_mix = uploads["UM1"]
+    um2_trend, um2_mix = uploads["UM2"]
+    assert um1_trend["title"] == "Reviews and win-win share, last 8 weeks · 2026-W46"
+    assert um1_mix["title"] == "Recommendation mix, last 8 weeks · 2026-W46"
+    assert um2_trend["title"] == "Reviews en aandeel win-win, laatste 8 weken · 2026-W46"
+    assert str(um1_trend["alt_txt"]).startswith("Last 8 weeks")
     assert (
         "Reviews W39 0, W40 0, W41 0, W42 0, W43 0, W44 0, W45 1, W46 2."
-        in uploads["UM1"]["alt_txt"]
+        in str(um1_trend["alt_txt"])
     )
-    assert "W45 1, W46 1." in uploads["UM2"]["alt_txt"]
-    assert uploads["UM2"]["alt_txt"].startswith("Afgelopen 8 weken")
-    assert [c.method for c in calls].count("upload") == 2
+    assert "W45 1, W46 1." in str(um2_trend["alt_txt"])
+    assert str(um2_trend["alt_txt"]).startswith("Afgelopen 8 weken")
+    assert str(um2_mix["alt_txt"]).startswith("Adviezen per week")
+    assert [c.method for c in calls].count("upload") == 4
 
 
 def test_no_chart_when_only_one_week_had_reviews(store: Store, web_api: MockSlackWebApi) -> None:

@@ -8,8 +8,10 @@ rate limit. A call that still fails raises `DeliveryError`; delivery records it 
 run sends it again.
 
 When the 8-week trend has at least two weeks with reviews (`digest.chart.chart_helps`), the
-digest is followed by a PNG chart of it (`trend_chart_png`), uploaded with `files_upload_v2`
-into the digest message's thread (needs the `files:write` scope). The chart is a bonus: a
+digest is followed by two matplotlib charts — the trend (`trend_chart_png`) and the team's
+recommendation mix (`mix_chart_png`), each with its title and alt text in the manager's
+language — uploaded with one `files_upload_v2` into the digest message's thread (needs the
+`files:write` scope). The chart is a bonus: a
 failed or slow upload is logged and dropped, never raised, so it can neither fail nor double a
 digest that was already posted.
 """
@@ -25,7 +27,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.digest.chart import chart_alt_text, chart_helps, trend_chart_png
+from dealcoach.digest.chart import (
+    chart_alt_text,
+    chart_helps,
+    mix_alt_text,
+    mix_chart_png,
+    trend_chart_png,
+)
+from dealcoach.digest.chart import ct as chart_ct
 from dealcoach.digest.compose import DigestModel, PersonRef
 from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
@@ -88,19 +97,25 @@ class SlackNotifier:
     ) -> None:
         """Upload the trend chart into the digest's thread; log and move on if that fails."""
         try:
-            png = trend_chart_png(digest.history, digest.locale)
-            trend = next((s for s in rendered.teams.sections if s.id == "trend"), None)
-            title = f"{trend.title if trend else rendered.title} · {digest.week}"
+            locale = digest.locale
+            mix = digest.recommendation_history
+            files = [
+                {
+                    "content": trend_chart_png(digest.history, locale),
+                    "filename": f"dealcoach-trend-{digest.week}.png",
+                    "title": f"{chart_ct(locale, 'chart_trend_title')} · {digest.week}",
+                    "alt_txt": chart_alt_text(digest.history, locale)[:1000],
+                },
+                {
+                    "content": mix_chart_png(digest.history, mix, locale),
+                    "filename": f"dealcoach-mix-{digest.week}.png",
+                    "title": f"{chart_ct(locale, 'chart_mix_title')} · {digest.week}",
+                    "alt_txt": mix_alt_text(digest.history, mix, locale)[:1000],
+                },
+            ]
             client = await self._client_of(manager.workspace_id)
             await asyncio.wait_for(
-                client.files_upload_v2(
-                    content=png,
-                    filename=f"dealcoach-trend-{digest.week}.png",
-                    title=title,
-                    alt_txt=chart_alt_text(digest.history, digest.locale)[:1000],
-                    channel=channel,
-                    thread_ts=thread_ts,
-                ),
+                client.files_upload_v2(file_uploads=files, channel=channel, thread_ts=thread_ts),
                 timeout=CHART_TIMEOUT,
             )
         except Exception as exc:  # the digest is already delivered: never fail it now
