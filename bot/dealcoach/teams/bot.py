@@ -32,7 +32,7 @@ from dealcoach.errors import (
     InvalidAnswers,
 )
 from dealcoach.services.actors import Actor
-from dealcoach.teams import cards, commands, manager
+from dealcoach.teams import cards, coaching, commands, manager
 from dealcoach.teams.advice import advice_card
 from dealcoach.teams.strings import t
 
@@ -68,6 +68,7 @@ class TeamsBot:
         self.services = services
         self.runtime: TeamsRuntime | None = None
         self.managers = manager.ManagerCommands(services)
+        self.coaching = coaching.CoachingCards(self)  # Open review, notes, prep (issue 16)
 
     @property
     def reviews(self) -> Any:
@@ -264,6 +265,9 @@ class TeamsBot:
             await context.send_activity(await self.managers.pause(actor, command.name == "pause"))
         elif command.name == "team":
             await context.send_activity(await self.managers.team(actor, locale, command))
+        elif command.name == "prep":
+            reply = await self.coaching.prep(actor, locale, command.arg)
+            await context.send_activity(reply if isinstance(reply, str) else _card_message(reply))
         elif command.name == "greet":
             await context.send_activity(t(locale, "welcome"))
         else:
@@ -288,7 +292,9 @@ class TeamsBot:
         rows: list[tuple[str, str, str]] = []
         actions: list[list[dict[str, Any]]] = []
         bank = load_bank(locale)
-        for item in await self.reviews.history(actor, 10):
+        items = await self.reviews.history(actor, 10)
+        notes = await self.services.async_coaching.note_counts([i.review_id for i in items])
+        for item in items:
             name = escape_teams(item.deal_name) if item.deal_name else t(locale, "resume.unnamed")
             when = (item.completed_at or item.updated_at).strftime("%Y-%m-%d")
             if item.status == "completed" and item.recommendation:
@@ -297,6 +303,10 @@ class TeamsBot:
                 status = t(locale, "history.draft")
             if item.outcome and item.outcome != "open":
                 status += f" · {t(locale, f'outcome.{item.outcome}')}"
+            if item.review_id in notes:  # coaching notes on it (issue 16)
+                count, still_open = notes[item.review_id]
+                status += " · " + coaching.ct(locale, "history_notes", notes=count,
+                                              open=still_open)
             rows.append((name, when, status))
             data = {"review_id": str(item.review_id), "nonce": ""}
             actions.append([cards.execute(t(locale, "advice.update"), cards.VERB_UPDATE, data)]
@@ -307,6 +317,8 @@ class TeamsBot:
 
     async def card_action(self, actor: Actor, locale: str, verb: str,
                           data: Mapping[str, Any]) -> Reply:
+        if verb in coaching.VERBS:
+            return await self.coaching.card_action(actor, locale, verb, data)
         if verb not in cards.VERBS:
             raise BadCard(f"unknown card action {verb!r}")
         if verb == cards.VERB_NUDGE:  # a reminder's button: start a review of that deal

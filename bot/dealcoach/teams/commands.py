@@ -25,7 +25,8 @@ _MANAGER = {
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # review | help | history | digest | pause | resume | lang | team | greet | unknown
+    name: str  # review | help | history | digest | pause | resume | lang | team | prep | greet
+    #          | unknown
     arg: str = ""
     args: tuple[str, ...] = field(default_factory=tuple)
 
@@ -57,6 +58,8 @@ def parse(text: str | None) -> Command:
         return Command(word)
     if word in _MANAGER:
         return Command(_MANAGER[word], rest.lower())
+    if word in {"prep", "voorbereiding"} and len(rest.split()) == 1:  # prep @rep (issue 16)
+        return Command("prep", rest)
     if word in {"lang", "language", "taal"}:
         return Command("lang", rest.lower())
     if word in {"team", "teams"}:

@@ -10,9 +10,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dealcoach.digest.chart import (
+    chart_alt_text,
+    chart_helps,
+    data_uri,
+    digest_image_png,
+    mix_alt_text,
+)
+from dealcoach.digest.compose import DigestModel
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
 from dealcoach.teams import cards
+from dealcoach.teams.coaching import open_review_actions
 from dealcoach.teams.strings import t
 
 _SLASH = re.compile(r"`/dealcoach ([^`]*)`")
@@ -24,18 +33,50 @@ def teams_wording(value: str) -> str:
     return _SLASH.sub(lambda m: f"**{m.group(1)}**", value)
 
 
+def chart_image(digest: DigestModel) -> dict[str, Any] | None:
+    """The digest's charts (8-week trend and recommendation mix) as one card image with its
+    alt text, when the window has at least two weeks with reviews (issue 16)."""
+    if not chart_helps(digest.history):
+        return None
+    mix = digest.recommendation_history
+    png = digest_image_png(digest.history, mix, digest.locale)
+    alt = (
+        chart_alt_text(digest.history, digest.locale)
+        + " "
+        + mix_alt_text(digest.history, mix, digest.locale)
+    )
+    return {
+        "type": "Image",
+        "url": data_uri(png),
+        "altText": alt[:1000],
+        "size": "Stretch",
+        "separator": True,
+    }
+
+
 def digest_card(
-    rendered: RenderedDigest, *, locale: str, note_md: str | None = None
+    rendered: RenderedDigest,
+    *,
+    locale: str,
+    note_md: str | None = None,
+    digest: DigestModel | None = None,
 ) -> dict[str, Any]:
-    """The digest: title, then one heading + markdown block per section, the footer."""
+    """The digest: title, then one heading + markdown block per section, the charts (when
+    `digest` is given and they help), *Open review* buttons, the footer."""
     teams = rendered.teams
     sections: list[tuple[str | None, str]] = []
     if note_md:
         sections.append((None, note_md))
     sections.extend((section.title or None, section.body) for section in teams.sections)
     card = cards.sections_card(
-        sections, title_md=teams.title, fallback=rendered.title or t(locale, "digest.title")
+        sections,
+        title_md=teams.title,
+        fallback=rendered.title or t(locale, "digest.title"),
+        actions=open_review_actions(rendered.extra) or None,  # *Open review* (issue 16)
     )
+    image = chart_image(digest) if digest is not None else None
+    if image is not None:
+        card["body"].append(image)
     card["body"].append(
         cards.text(teams_wording(teams.footer), isSubtle=True, size="Small", separator=True)
     )

@@ -68,7 +68,7 @@ class ManagerCommands:
             return t(locale, "digest.usage")
         chosen = result.digest.locale
         note = dtext(chosen, "digest_not_manager") if result.own_summary else None
-        return digest_card(result.rendered, locale=chosen, note_md=note)
+        return digest_card(result.rendered, locale=chosen, note_md=note, digest=result.digest)
 
     async def pause(self, actor: Actor, paused: bool) -> str:
         locale: str = await self.services.async_digests.set_paused(actor, paused)

@@ -70,7 +70,7 @@ class TeamsNotifier:
     ) -> None:
         from dealcoach.teams.digest_cards import digest_card
 
-        await self.deliver(manager, digest_card(rendered, locale=digest.locale))
+        await self.deliver(manager, digest_card(rendered, locale=digest.locale, digest=digest))
 
     async def send_nudge(
         self, person: PersonRef, nudge: NudgeModel, rendered: RenderedNudge

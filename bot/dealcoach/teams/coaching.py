@@ -1,0 +1,328 @@
+"""Managers coach in Teams (issue 16), shaped like Slack's `slack/listeners/coaching.py`:
+*Open review* on the digest card, a coaching note sent to the rep as a card with *Reply* and
+*Mark as done*, replies back to the other side, and `prep @rep`.
+
+All buttons are `Action.Execute` with verbs `dealcoach.coaching.*`; `TeamsBot.card_action`
+hands them here. Refusals come back as a short card in the asker's language
+(`prompts/<locale>/coaching.yaml`); user text is escaped for Teams markdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from dealcoach.coach.advice import render_advice
+from dealcoach.coach.bank import load_bank
+from dealcoach.coach.markup import escape_teams
+from dealcoach.digest.coaching import render_prep, thread_text, when
+from dealcoach.errors import DeliveryError, InputError, NotFound
+from dealcoach.services.actors import Actor
+from dealcoach.services.coaching import (
+    CoachingRefused,
+    Contact,
+    ManagedReview,
+    NoteDelivery,
+    NoteInvalid,
+    ct,
+)
+
+__all__ = ["VERBS", "CoachingCards", "ct", "open_review_actions"]
+from dealcoach.teams import cards
+from dealcoach.teams.advice import advice_card
+
+if TYPE_CHECKING:
+    from dealcoach.teams.bot import Reply, TeamsBot
+
+log = logging.getLogger("dealcoach.teams")
+
+VERB_OPEN = "dealcoach.coaching.open"
+VERB_NOTE = "dealcoach.coaching.note"
+VERB_REPLY = "dealcoach.coaching.reply"
+VERB_DONE = "dealcoach.coaching.done"
+VERBS = (VERB_OPEN, VERB_NOTE, VERB_REPLY, VERB_DONE)
+NOTE_INPUT = "coaching.note"
+ABOUT_INPUT = "coaching.about"
+REPLY_INPUT = "coaching.reply"
+
+
+def _id(data: Mapping[str, Any], key: str) -> int:
+    raw = str(data.get(key) or "").strip()
+    if not raw.isdigit() or len(raw) > 18:
+        raise InputError("the card names nothing we know")
+    return int(raw)
+
+
+def _deal(locale: str, name: str | None) -> str:
+    return f"**{escape_teams(name)}**" if name else ct(locale, "unnamed_deal")
+
+
+def _quote(value: str) -> str:
+    return "\n".join(f"> {line}" for line in value.splitlines() or [""])
+
+
+def open_review_actions(rendered_extra: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The digest card's *Open review* buttons (from `RenderedDigest.extra`)."""
+    return [
+        cards.execute(r.label[:75], VERB_OPEN, {"review_id": str(r.review_id)})
+        for r in rendered_extra.get("open_reviews") or ()
+    ]
+
+
+def answers_md(review: ManagedReview) -> str:
+    bank = load_bank(review.review_locale)
+    lines: list[str] = []
+    for qid, value in review.answers.items():
+        question = bank.questions.get(qid)
+        if question is None or value in (None, "", []):
+            continue
+        values = value if isinstance(value, list) else [value]
+        shown = []
+        for v in values:
+            try:
+                shown.append(str(bank.option_label(qid, v)))
+            except (KeyError, ValueError, TypeError, AttributeError):
+                shown.append(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+        lines.append(f"- {escape_teams(question.label)}: {escape_teams(', '.join(shown))}")
+    return "\n".join(lines)
+
+
+def review_card(review: ManagedReview) -> dict[str, Any]:
+    locale = review.locale
+    date = when(review.completed_at)
+    head = (
+        ct(
+            locale,
+            "review_of",
+            rep=escape_teams(review.rep.name),
+            deal=_deal(locale, review.deal_name),
+            date=date,
+        )
+        if review.viewer_is_manager
+        else ct(locale, "review_own", deal=_deal(locale, review.deal_name), date=date)
+    )
+    rendered = render_advice(review.advice, "teams")
+    card = advice_card(
+        rendered,
+        review_id=str(review.review_id),
+        locale=review.review_locale,
+        recommendation=review.recommendation,
+        with_actions=False,
+        header_md=head,
+    )
+    body = card["body"]
+    answers = answers_md(review)
+    if answers:
+        body.append(cards.text(ct(locale, "answers_title"), weight="Bolder", separator=True))
+        body.append(cards.text(answers))
+    thread = thread_text(review.notes, locale, escape_teams, quote=_quote)
+    body.append(cards.text(ct(locale, "notes_title"), weight="Bolder", separator=True))
+    body.append(cards.text(thread or ct(locale, "no_notes")))
+    if review.earlier_notes:
+        body.append(cards.text(ct(locale, "earlier_notes_title"), weight="Bolder"))
+        body.append(
+            cards.text(thread_text(review.earlier_notes, locale, escape_teams, quote=_quote))
+        )
+    if review.viewer_is_manager:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": NOTE_INPUT,
+                "label": ct(locale, "note_label", rep=review.rep.name),
+                "placeholder": ct(locale, "note_placeholder"),
+                "isMultiline": True,
+                "maxLength": 1000,
+                "isRequired": True,
+                "errorMessage": ct(locale, "invalid.empty"),
+            }
+        )
+        if review.actions:
+            body.append(
+                {
+                    "type": "Input.ChoiceSet",
+                    "id": ABOUT_INPUT,
+                    "label": ct(locale, "note_about"),
+                    "style": "compact",
+                    "choices": [
+                        {"title": a[:200], "value": str(n)} for n, a in enumerate(review.actions)
+                    ],
+                }
+            )
+        card["actions"] = [
+            cards.execute(
+                ct(locale, "note_submit"),
+                VERB_NOTE,
+                {"review_id": str(review.review_id)},
+                style="positive",
+            ),
+        ]
+    return card
+
+
+def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) -> dict[str, Any]:
+    """A note (or the latest reply) as its recipient gets it, with Reply / Mark as done."""
+    to = delivery.recipient
+    assert to is not None
+    locale = to.locale
+    note = delivery.note
+    if delivery.kind == "note":
+        intro = ct(
+            locale,
+            "note_dm_intro",
+            manager=escape_teams(delivery.sender.name),
+            deal=_deal(locale, delivery.deal_name),
+        )
+        text = note.body
+    else:
+        intro = ct(
+            locale,
+            "reply_dm",
+            who=escape_teams(delivery.sender.name),
+            deal=_deal(locale, delivery.deal_name),
+        )
+        text = note.replies[-1].body if note.replies else ""
+    body: list[dict[str, Any]] = [cards.text(intro), cards.text(_quote(escape_teams(text)))]
+    if delivery.kind == "note" and note.action:
+        body.append(
+            cards.text(
+                ct(locale, "about", action=escape_teams(note.action)), isSubtle=True, size="Small"
+            )
+        )
+    actions: list[dict[str, Any]] = []
+    if reply_prompt:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": REPLY_INPUT,
+                "label": ct(locale, "reply_label"),
+                "isMultiline": True,
+                "maxLength": 1000,
+            }
+        )
+        actions.append(
+            cards.execute(ct(locale, "reply"), VERB_REPLY, {"note_id": str(note.note_id)})
+        )
+    if done_button:
+        actions.append(
+            cards.execute(
+                ct(locale, "mark_done"), VERB_DONE, {"note_id": str(note.note_id)}, style="positive"
+            )
+        )
+        body.append(cards.text(ct(locale, "note_dm_footer"), isSubtle=True, size="Small"))
+    return cards.card(body, actions or None, fallback=f"{intro}\n{text}")
+
+
+class CoachingCards:
+    def __init__(self, bot: TeamsBot) -> None:
+        self.bot = bot
+
+    @property
+    def service(self) -> Any:
+        return self.bot.services.async_coaching
+
+    def _refused(self, locale: str, err: CoachingRefused | NoteInvalid) -> str:
+        prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
+        return ct(locale, f"{prefix}.{err.key}")
+
+    async def card_action(
+        self, actor: Actor, locale: str, verb: str, data: Mapping[str, Any]
+    ) -> Reply:
+        from dealcoach.teams.bot import Reply
+
+        try:
+            if verb == VERB_OPEN:
+                review = await self.service.open_review(actor, _id(data, "review_id"))
+                return Reply(card=review_card(review))
+            if verb == VERB_NOTE:
+                return await self._note(actor, data)
+            if verb == VERB_REPLY:
+                return await self._reply(actor, locale, data)
+            return await self._done(actor, locale, data)
+        except (CoachingRefused, NoteInvalid) as err:
+            return Reply(card=cards.message_card(self._refused(locale, err), color="Attention"))
+        except NotFound:
+            key = (
+                "refused.not_your_rep"
+                if verb in (VERB_OPEN, VERB_NOTE)
+                else ("refused.not_your_note")
+            )
+            return Reply(card=cards.message_card(ct(locale, key), color="Attention"))
+
+    async def _note(self, actor: Actor, data: Mapping[str, Any]) -> Reply:
+        from dealcoach.teams.bot import Reply
+
+        review_id = _id(data, "review_id")
+        review = await self.service.open_review(actor, review_id)
+        about = None
+        raw_about = str(data.get(ABOUT_INPUT) or "")
+        if raw_about.isdigit() and int(raw_about) < len(review.actions):
+            about = review.actions[int(raw_about)]
+        delivery = await self.service.add_note(actor, review_id, data.get(NOTE_INPUT), about)
+        updated = await self.service.open_review(actor, review_id)
+        sent = await self._send(delivery, note_card(delivery, reply_prompt=True, done_button=True))
+        card = review_card(updated)
+        rep = delivery.recipient
+        assert rep is not None
+        key = "note_sent" if sent else "note_saved"
+        card["body"].insert(
+            0, cards.text(ct(updated.locale, key, rep=escape_teams(rep.name)), color="Good")
+        )
+        return Reply(card=card)
+
+    async def _reply(self, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+        from dealcoach.teams.bot import Reply
+
+        delivery = await self.service.reply(actor, _id(data, "note_id"), data.get(REPLY_INPUT))
+        other = delivery.recipient
+        if other is not None:
+            to_rep = other.user_id != delivery.note.author_user_id
+            await self._send(
+                delivery,
+                note_card(delivery, reply_prompt=True, done_button=to_rep and delivery.note.open),
+            )
+        who = escape_teams(other.name) if other is not None else "-"
+        return Reply(card=cards.message_card(ct(locale, "reply_sent", who=who), color="Good"))
+
+    async def _done(self, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+        from dealcoach.teams.bot import Reply
+
+        delivery = await self.service.mark_done(actor, _id(data, "note_id"))
+        author = delivery.recipient
+        if author is not None:
+            text = ct(
+                author.locale,
+                "done_dm",
+                who=escape_teams(delivery.sender.name),
+                deal=_deal(author.locale, delivery.deal_name),
+            )
+            await self._send(delivery, cards.message_card(text))
+        key = "done_ack" if delivery.changed else "done_already"
+        return Reply(card=cards.message_card(ct(locale, key), color="Good"))
+
+    async def _send(self, delivery: NoteDelivery, card: dict[str, Any]) -> bool:
+        """To the recipient's Teams chat; False when they cannot be reached from here."""
+        to: Contact | None = delivery.recipient
+        runtime = self.bot.runtime
+        if to is None or to.platform != "teams" or to.conversation_ref is None or runtime is None:
+            return False
+        from dealcoach.teams.runtime import card_activity
+
+        try:
+            await runtime.send_to_reference(to.conversation_ref, card_activity(card))
+        except DeliveryError as err:
+            log.warning("coaching note not delivered: %s", err)
+            return False
+        return True
+
+    async def prep(self, actor: Actor, locale: str, arg: str) -> dict[str, Any] | str:
+        try:
+            prep = await self.service.prep(actor, arg.strip())
+        except (CoachingRefused, NoteInvalid) as err:
+            return self._refused(locale, err)
+        rendered = render_prep(prep, "teams")
+        return cards.sections_card(
+            [(None, part) for part in rendered.parts],
+            title_md=rendered.title,
+            fallback=render_prep(prep, "text").text,
+        )
