@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from tests.crm.standins import HubSpotStandIn, SalesforceStandIn
 
+# The Teams fixtures (Connector stand-in that checks every card, migrated database).
+from tests.teams.conftest import connector, migrated_url  # noqa: F401
+
 MISSING = [m for m in ("hubspot", "simple_salesforce", "cryptography", "jwt")
            if importlib.util.find_spec(m) is None]
 SKIP_REASON = (

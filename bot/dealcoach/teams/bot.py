@@ -33,6 +33,7 @@ from dealcoach.errors import (
 )
 from dealcoach.services.actors import Actor
 from dealcoach.teams import cards, coaching, commands, manager
+from dealcoach.teams import crm as crm_link
 from dealcoach.teams.advice import advice_card
 from dealcoach.teams.strings import t
 
@@ -68,6 +69,7 @@ class TeamsBot:
         self.services = services
         self.runtime: TeamsRuntime | None = None
         self.managers = manager.ManagerCommands(services)
+        self.crm = crm_link.TeamsCrm(self)  # CRM link (issue 17)
         self.coaching = coaching.CoachingCards(self)  # Open review, notes, prep (issue 16)
 
     @property
@@ -132,6 +134,7 @@ class TeamsBot:
         anonymous = identity is None or identity.allow_anonymous
         locale: str = await self.people.remember_conversation(actor, reference,
                                                               keep_stored=anonymous)
+        await self.crm.prepare(actor)  # this tenant's CRM, for the cards of this turn
         return locale
 
     # --- handlers -------------------------------------------------------------------------
@@ -166,6 +169,10 @@ class TeamsBot:
         actor = self.actor(activity)
         locale = await self.remember(context, actor)
         try:
+            if crm_link.is_command(activity.text):  # crm connect|disconnect|save (issue 17)
+                reply = await self.crm.command(actor, locale, activity.text or "")
+                await context.send_activity(reply)
+                return
             command = commands.parse(manager.expand_mentions(activity))
             await self._command(context, actor, locale, command)
         except DealcoachError as err:
@@ -319,6 +326,8 @@ class TeamsBot:
                           data: Mapping[str, Any]) -> Reply:
         if verb in coaching.VERBS:
             return await self.coaching.card_action(actor, locale, verb, data)
+        if verb in crm_link.VERBS:
+            return await self.crm.card_action(actor, locale, verb, dict(data))
         if verb not in cards.VERBS:
             raise BadCard(f"unknown card action {verb!r}")
         if verb == cards.VERB_NUDGE:  # a reminder's button: start a review of that deal
@@ -425,7 +434,7 @@ class TeamsBot:
         remaining = next_step(bank, merged)
         if remaining is None and getattr(view, "reopened_from", None) is not None:
             remaining = revisit_step(bank, merged, round_id)
-        return cards.step_card(
+        card = cards.step_card(
             review_id=str(view.review_id),
             questions=shown,
             answers=answers,
@@ -442,6 +451,9 @@ class TeamsBot:
             notice_md=notice_md,
             nonce=uuid.uuid4().hex[:16],
         )
+        # With a CRM, the first step offers its deals (issue 17).
+        return crm_link.decorate_step(card, review_id=str(view.review_id), locale=view.locale,
+                                      first_step=bool(rounds) and round_id == rounds[0])
 
     def _advice(self, done: Any, outcome: str | None = None) -> dict[str, Any]:
         rendered = render_advice(done.advice, "teams")

@@ -2,10 +2,10 @@
 
 - `crm`, `crm connect hubspot TOKEN`, `crm connect salesforce USER PASS+TOKEN KEY SECRET
   [LOGIN_URL]`, `crm disconnect` in the personal chat (admins: DEALCOACH_ADMINS).
-- The first step's card gets *Pick the deal from HubSpot/Salesforce*; it shows the step
-  again with a filtered choice set of the CRM's open deals (type-ahead in the client,
-  Adaptive Cards 1.5) and *Fill in*, which prefills name, account, amount and stage and
-  offers the deal's contacts as decision-makers.
+- The first step's card gets *Deal in HubSpot/Salesforce*; it shows the step again with a
+  choice set of the CRM's open deals (the 50 most recent; `Data.Query` type-ahead needs
+  Adaptive Cards 1.6, and the cards promise 1.5) and a ✓ button, which prefills name,
+  account, amount and stage and offers the deal's contacts as decision-makers.
 - The advice card gets *Save to CRM* (one note per review; saving again updates it).
 A CRM that fails is one line on the card; the review goes on.
 
@@ -77,7 +77,7 @@ def decorate_step(card: dict[str, Any], *, review_id: str, locale: str, first_st
             "id": DEAL_INPUT,
             "label": ct(locale, "pick.label", crm=name),
             "placeholder": ct(locale, "pick.placeholder"),
-            "style": "filtered",
+            "style": "compact",
             "choices": [
                 {"title": (f"{d.name} · {d.account}" if d.account else d.name)[:200],
                  "value": d.id}
@@ -161,19 +161,20 @@ class TeamsCrm:
         if view.status != "draft" or step is None:
             return Reply(message=ct(locale, "save.draft", crm=crm_name(current_provider.get())))
         name = crm_name(current_provider.get())
+        typed = {q.id: data.get(q.id) for q in step.questions
+                 if isinstance(data.get(q.id), str) and str(data.get(q.id)).strip()}
         if verb == VERB_LIST:
             try:
                 deals = await self.service.search(actor, "", MAX_CHOICES)
             except CrmError as exc:
                 notice = ct(view.locale, "pick.failed", crm=name,
                             reason=reason_text(view.locale, exc.kind))
-                return Reply(card=self._card(view, step, {}, notice, None))
+                return Reply(card=self._card(view, step, typed, notice, None))
             if not deals:
-                return Reply(card=self._card(view, step, {}, ct(view.locale, "pick.none"), None))
-            return Reply(card=self._card(view, step, {}, None, deals))
+                none = ct(view.locale, "pick.none")
+                return Reply(card=self._card(view, step, typed, none, None))
+            return Reply(card=self._card(view, step, typed, None, deals))
         # VERB_PICK: prefill from the chosen deal (typed values kept where the CRM has none)
-        typed = {q.id: data.get(q.id) for q in step.questions
-                 if isinstance(data.get(q.id), str) and str(data.get(q.id)).strip()}
         deal_id = str(data.get(DEAL_INPUT) or "").strip()
         if not deal_id:
             return Reply(card=self._card(view, step, typed, ct(view.locale, "pick.none"), None))
