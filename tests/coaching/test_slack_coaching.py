@@ -174,13 +174,21 @@ def test_a_manager_coaches_a_rep_from_the_digest(
     replies += 1
     assert _reply(slack_api, replies)["text"] == ct(locale, "done_already")
 
-    # The rep's history counts the review's notes.
+    # The rep's history counts the review's notes and opens it with its thread.
     slack.command("history", user=REP)
     replies += 1
-    assert ct(locale, "history_notes", notes=1, open=0) in str(_reply(slack_api, replies)["text"])
+    history = _reply(slack_api, replies)
+    assert ct(locale, "history_notes", notes=1, open=0) in str(history["text"])
+    validate_blocks(_blocks(history))
+    opener = _button(_blocks(history), "coaching_open_review")
+    assert opener["value"] == str(seeded.review_id)
+    slack.message_action(opener["action_id"], value=opener["value"], user=REP)
+    own = _updated_view(slack_api, 3)
+    assert "Calling her Friday" in _text_of(own["blocks"]) and "submit" not in own
+    assert not any(b.get("block_id") == "coaching.note" for b in own["blocks"])
 
     # 8. Opened again, the review shows the thread: the note (done) and the reply.
     slack.message_action(button["action_id"], value=button["value"], user=MANAGER)
-    again = _updated_view(slack_api, 3)
+    again = _updated_view(slack_api, 4)
     thread = _text_of(again["blocks"])
     assert "Calling her Friday" in thread and ct(locale, "status_done") in thread

@@ -316,8 +316,12 @@ class TeamsBot:
                                               open=still_open)
             rows.append((name, when, status))
             data = {"review_id": str(item.review_id), "nonce": ""}
-            actions.append([cards.execute(t(locale, "advice.update"), cards.VERB_UPDATE, data)]
-                           if item.status == "completed" else [])
+            row = ([cards.execute(t(locale, "advice.update"), cards.VERB_UPDATE, data)]
+                   if item.status == "completed" else [])
+            if item.review_id in notes:  # the review with its coaching thread (issue 16)
+                row.append(cards.execute(coaching.ct(locale, "open_review"), coaching.VERB_OPEN,
+                                         {"review_id": str(item.review_id)}))
+            actions.append(row)
         return cards.history_card(rows, locale, actions)
 
     # --- card actions ---------------------------------------------------------------------

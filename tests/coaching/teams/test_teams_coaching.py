@@ -151,7 +151,12 @@ def test_a_manager_coaches_a_rep_in_teams(
 
     # 7. The rep's history shows the review's coaching notes.
     rob.say("history")
-    assert ct(locale, "history_notes", notes=1, open=0) in card_text(rob.last_card())
+    history = rob.last_card()
+    assert ct(locale, "history_notes", notes=1, open=0) in card_text(history)
+    own = _card(rob.submit(history, coaching.VERB_OPEN, {}))
+    assert "Friday" in card_text(own) and ct(locale, "status_done") in card_text(own)
+    with pytest.raises(AssertionError):
+        find_action(own, coaching.VERB_NOTE)  # the rep cannot add notes
     assert OTHER_REP  # (another team's rep: seeded, never shown)
 
 

@@ -522,6 +522,23 @@ async def on_done(ack: Any, body: JSON, client: AsyncWebClient, context: Any, re
         await client.chat_postMessage(channel=author.user_id, text=text, blocks=[_section(text)])
 
 
+def history_buttons(locale: str, items: list[Any]) -> JSON:
+    """`/dealcoach history`: *Open review* for each listed review that has coaching notes."""
+    elements: list[JSON] = []
+    for n, item in enumerate(items[:5]):
+        name = item.deal_name or ct(locale, "unnamed_deal")
+        label = ct(locale, "open_review_deal", deal=name).replace("<", "‹").replace(">", "›")
+        elements.append(
+            {
+                "type": "button",
+                "action_id": f"{ACTION_OPEN_REVIEW}:{n}",
+                "value": str(item.review_id),
+                "text": modal.plain(label, limits.BUTTON_TEXT),
+            }
+        )
+    return {"type": "actions", "block_id": "coaching_history", "elements": elements}
+
+
 # --- /dealcoach prep @rep -------------------------------------------------------------------
 
 

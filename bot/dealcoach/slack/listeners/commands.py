@@ -182,19 +182,19 @@ async def show_history(
     counts = await deps.services.async_coaching.note_counts([i.review_id for i in items])
     lines = [history_line(locale, item, counts.get(item.review_id)) for item in items]
     text = f"*{t(locale, 'history.header')}*\n" + "\n".join(lines)
-    await respond(
-        text=clip(text, 3900),
-        blocks=[
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": clip(text, SECTION_TEXT, t(locale, "modal.truncated")),
-                },
-            }
-        ],
-        response_type="ephemeral",
-    )
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": clip(text, SECTION_TEXT, t(locale, "modal.truncated")),
+            },
+        }
+    ]
+    noted = [i for i in items if i.review_id in counts]
+    if noted:  # the review with its coaching thread (and the deal's earlier notes)
+        blocks.append(coaching.history_buttons(locale, noted))
+    await respond(text=clip(text, 3900), blocks=blocks, response_type="ephemeral")
 
 
 def history_line(locale: str, item: Any, notes: tuple[int, int] | None = None) -> str:
