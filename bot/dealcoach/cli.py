@@ -60,6 +60,7 @@ def chat_command(
     import json
 
     from dealcoach.coach import load_bank, validate_answers
+    from dealcoach.crm_terminal import chat_offer_save, chat_pick
     from dealcoach.errors import InputError, InvalidAnswer, InvalidAnswers
     from dealcoach.services.terminal_review import TerminalReview
     from dealcoach.terminal import (
@@ -98,8 +99,12 @@ def chat_command(
             io = ConsoleIO(out=sys.stderr if as_json else sys.stdout)
             if resume:
                 click.echo(message(review.locale, "resuming", id=review.review_id), err=True)
+            # With a CRM: pick the deal first; its values become the defaults (issue 17).
+            crm_defaults = {} if resume else chat_pick(review, io)
             try:
-                run_review(bank, review.answers, io=io, on_answer=review.save)
+                run_review(
+                    bank, review.answers, io=io, on_answer=review.save, defaults=crm_defaults
+                )
             except ReviewInterrupted as exc:
                 if not exc.answers and isinstance(exc.__context__, EOFError):
                     # Input ended before the first answer: there is nothing to pause or resume.
@@ -117,6 +122,8 @@ def chat_command(
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         click.echo("\n" + advice, nl=False)
+        if answers is None:  # interactive: Save to CRM? (a review picked from the CRM only)
+            chat_offer_save(_store_settings(), user_id, done.review_id, review.locale)
 
 
 _SHOWN_ANSWER_ERRORS = 3
@@ -470,6 +477,7 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
 
     from dealcoach.bootstrap import build_services
     from dealcoach.config import get_settings
+    from dealcoach.crm_cli import check_crm_key
     from dealcoach.errors import ConfigError
     from dealcoach.observability import configure_logging
     from dealcoach.web import create_app, header_deadline_protocol
@@ -485,6 +493,7 @@ def serve_command(host: str, port: int, socket_mode: bool) -> None:
     configure_logging(settings)
     limit = _open_file_headroom(settings.dealcoach_limit_concurrency)
     services = build_services(settings)
+    check_crm_key(services)  # a connected CRM needs DEALCOACH_SECRET_KEY (issue 17)
     app = create_app(settings, services, socket_mode=socket_mode)
     # log_config=None: uvicorn's loggers go through our JSON handler; access lines come from
     # the observability middleware (with request ids), so uvicorn's own are off.
@@ -779,6 +788,12 @@ def prep_command(manager_id: str, member_id: str, workspace: str | None) -> None
     except CoachingRefused as exc:
         raise click.ClickException(f"{member_id} does not report to {manager_id}") from exc
     click.echo(render_prep(prep, "text").text)
+
+
+# `dealcoach crm connect|disconnect|status|save` (issue 17): bot/dealcoach/crm_cli.py
+from dealcoach.crm_cli import crm_group  # noqa: E402
+
+cli.add_command(crm_group)
 
 
 def one_line(text: str) -> str:

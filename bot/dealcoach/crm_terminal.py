@@ -75,3 +75,33 @@ def offer_save(crm: CrmService, actor: Actor, review_id: int, locale: str, io: A
     if raw not in ("y", "yes", "j", "ja"):
         return
     io.write(crm.save(actor, review_id).message(locale))
+
+
+def chat_pick(review: Any, io: Any) -> dict[str, Any]:
+    """`dealcoach chat`: the pick before the first question (a `TerminalReview`)."""
+    from dealcoach.errors import DealcoachError
+    from dealcoach.services.crm import crm_sync
+
+    try:
+        crm = crm_sync(review.services)
+        return pick_deal(crm, review.actor, review.review_id, review.locale, io)
+    except DealcoachError as exc:  # no key, no extra: one line, the review goes on
+        io.write(str(exc))
+        return {}
+
+
+def chat_offer_save(settings: Any, user_id: str | None, review_id: int, locale: str) -> None:
+    """`dealcoach chat`: *Save to CRM*? after the advice (interactive runs only)."""
+    from dealcoach.bootstrap import build_services
+    from dealcoach.errors import DealcoachError
+    from dealcoach.services.crm import crm_sync
+    from dealcoach.terminal import ConsoleIO
+
+    services = build_services(settings)
+    io = ConsoleIO()
+    try:
+        offer_save(crm_sync(services), Actor.local(user_id), review_id, locale, io)
+    except DealcoachError as exc:
+        io.write(str(exc))
+    finally:
+        services.close()

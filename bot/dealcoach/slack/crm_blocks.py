@@ -11,7 +11,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from dealcoach.crm_text import crm_name, t
+from dealcoach.crm_text import crm_name
+from dealcoach.crm_text import t as ct
 from dealcoach.slack import limits
 
 JSON = dict[str, Any]
@@ -37,13 +38,13 @@ def picker_blocks(
     element: JSON = {
         "type": "external_select",
         "action_id": ACTION_PICK,
-        "placeholder": _plain(t(locale, "pick.placeholder")),
+        "placeholder": _plain(ct(locale, "pick.placeholder")),
         "min_query_length": 0,
     }
     if selected is not None:
         element["initial_option"] = {"text": _plain(selected[1]), "value": selected[0][:150]}
-    text = notice or t(locale, "pick.hint")
-    label = t(locale, "pick.label", crm=crm_name(provider))
+    text = notice or ct(locale, "pick.hint")
+    label = ct(locale, "pick.label", crm=crm_name(provider))
     return [
         {
             "type": "section",
@@ -91,6 +92,6 @@ def save_buttons(locale: str, review_id: str) -> list[JSON]:
             "type": "button",
             "action_id": ACTION_SAVE,
             "value": review_id,
-            "text": _plain(t(locale, "save.button")),
+            "text": _plain(ct(locale, "save.button")),
         }
     ]
