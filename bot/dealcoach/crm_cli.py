@@ -51,7 +51,8 @@ def connect_group() -> None:
 @click.option("--token", envvar="DEALCOACH_CRM_TOKEN", hidden=True)
 def connect_hubspot(workspace: str, platform: str | None, token: str | None) -> None:
     """HubSpot with a private app's access token (scopes: crm.objects.deals.read,
-    crm.objects.contacts.read, crm.objects.companies.read, and write access to notes)."""
+    crm.objects.companies.read, crm.objects.contacts.read and crm.objects.contacts.write,
+    which HubSpot asks for notes)."""
     from dealcoach.services.crm import resolve_platform
 
     service = _service()
