@@ -6,6 +6,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,6 +79,9 @@ def test_coaching_is_counted_and_an_open_note_followed_up_once(store: Store) -> 
     digest, rendered = _send(store, w1)[MANAGER]
     assert [f.note_id for f in digest.followups] == [first.note_id]
     assert "Still open after a week" in rendered.text and "Test Dana" in rendered.text
+    # ... with Open review on it, though the deal had no review that week.
+    assert [r.review_id for r in rendered.extra["open_reviews"]] == [seeded.review_id]
+    assert str(seeded.review_id) in json.dumps(rendered.blocks)
     assert digest.coaching is None  # no notes written in week 1
 
     # Week 2: never twice.

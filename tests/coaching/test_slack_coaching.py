@@ -53,6 +53,10 @@ def _updated_view(api: MockSlackWebApi, n: int) -> dict[str, Any]:
     return sent_view(api.wait_for("views.update", n)[n - 1])
 
 
+def test_help_names_prep(slack: SlackSender) -> None:
+    assert "/dealcoach prep @rep" in slack.command("help").json()["text"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -302,17 +302,23 @@ class OpenReview:
 
 
 def open_reviews(model: DigestModel) -> list[OpenReview]:
-    """The reviews a team digest offers to open: riskiest, walk-aways, worsened (each once)."""
+    """The reviews a team digest offers to open: riskiest, walk-aways, worsened, and those
+    with a coaching note still open after a week (each once)."""
     if model.kind != "team":
         return []
     seen: set[int] = set()
     out: list[OpenReview] = []
-    for deal in (*model.riskiest, *model.walk_away, *model.worsened):
-        if deal.review_id in seen:
+    listed = [
+        (d.review_id, d.deal_name, d.rep_name)
+        for d in (*model.riskiest, *model.walk_away, *model.worsened)
+    ]
+    listed += [(f.review_id, f.deal_name, f.rep_name) for f in model.followups]
+    for review_id, deal_name, rep_name in listed:
+        if review_id in seen:
             continue
-        seen.add(deal.review_id)
-        label = translate("coaching", model.locale, "open_review_deal", deal=deal.deal_name)
-        out.append(OpenReview(deal.review_id, deal.deal_name, deal.rep_name, label))
+        seen.add(review_id)
+        label = translate("coaching", model.locale, "open_review_deal", deal=deal_name)
+        out.append(OpenReview(review_id, deal_name, rep_name, label))
     return out[:OPEN_REVIEWS_SHOWN]
 
 

@@ -256,7 +256,9 @@ class TeamsBot:
             card = await self.review_card(actor, locale, command.arg or None)
             await context.send_activity(_card_message(card))
         elif command.name == "help":
-            await context.send_activity(_card_message(cards.help_card(locale)))
+            card = cards.help_card(locale)
+            card["body"].append(cards.text(coaching.ct(locale, "help_prep_teams")))  # issue 16
+            await context.send_activity(_card_message(card))
         elif command.name == "history":
             await context.send_activity(_card_message(await self.history_card(actor, locale)))
         elif command.name == "lang":

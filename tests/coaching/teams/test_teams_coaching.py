@@ -72,6 +72,8 @@ def test_a_manager_coaches_a_rep_in_teams(
     olaf = _person(live, connector, OTHER_MANAGER, "Olaf", locale)
     for person in (mia, rob, olaf):
         person.say("hello")  # each has a chat with the bot (its reference is stored)
+    mia.say("help")
+    assert ct(locale, "help_prep_teams") in card_text(mia.last_card())
 
     # 1. The digest card offers *Open review* on the rep's deal, never another team's.
     mia.say("digest this")

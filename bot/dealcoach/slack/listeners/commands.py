@@ -109,7 +109,8 @@ async def on_command(
     if kind == "help":
         # Help needs no lookup beyond the cached profile; answer in the ack itself.
         locale = await _locale(deps, client, command)
-        await ack(text=t(locale, "help"), response_type="ephemeral")
+        text = t(locale, "help") + "\n" + ct(locale, "help_prep")  # + prep (issue 16)
+        await ack(text=text, response_type="ephemeral")
         return
     await ack()
     if kind in manager.KINDS:
