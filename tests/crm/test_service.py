@@ -189,3 +189,14 @@ def test_every_crm_wording_key_used_is_in_both_languages() -> None:
     assert len(used) > 15
     for locale, table in ui_strings("crm").items():
         assert used <= set(table), (locale, sorted(used - set(table)))
+
+
+def test_salesforce_signs_in_once_for_many_searches(
+    store: Any, salesforce: SalesforceStandIn
+) -> None:
+    crm = CrmService(store, crm_settings(store.url))
+    crm.connect("slack", "T1", "salesforce", salesforce.credentials())
+    for query in ("i", "in", "ini", "init"):
+        assert crm.search(REP, query)
+    tokens = [r for r in salesforce.requests if r.path == "/services/oauth2/token"]
+    assert len(tokens) == 2  # one to check the credentials at connect, one for the searches

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ DEFAULT_STAGE_MAP: dict[str, str] = {
 STAGES = ("discovery", "proposal", "negotiation", "closing")
 MAX_CONTACTS = 3  # decision-makers offered (agenda.1..3.who)
 SAVE_ATTEMPTS = 3
+CLIENT_TTL = 600.0  # seconds a CRM client (and a Salesforce session) is reused
 
 
 def parse_stage_map(raw: str) -> dict[str, str]:
@@ -129,6 +131,8 @@ class CrmService:
     settings: Settings
     sleep: Callable[[float], None] = time.sleep
     client_factory: Callable[..., CrmClient] = field(default=make_client)
+    _clients: dict[str, tuple[float, CrmClient]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- keys and clients ------------------------------------------------------------------
 
@@ -154,6 +158,22 @@ class CrmService:
             provider, credentials, hubspot_url=self.settings.dealcoach_hubspot_url
         )
 
+    def _client_for(self, row: crm_store.ConnectionRow) -> CrmClient:
+        """The client for a stored connection, reused for CLIENT_TTL seconds (keyed by the
+        ciphertext, so a reconnect makes a new one): Salesforce signs in once, not per
+        keystroke of the deal search."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._clients.get(row.credentials)
+            if hit is not None and now - hit[0] < CLIENT_TTL:
+                return hit[1]
+        client = self._client(row.provider, decrypt(self._key(), row.credentials))
+        with self._lock:
+            if len(self._clients) >= 256:
+                self._clients.clear()
+            self._clients[row.credentials] = (now, client)
+        return client
+
     def _connection(self, uow: UnitOfWork, platform: str, workspace: str) -> Any:
         ws = crm_store.workspace_id(uow.session, platform, workspace)
         return crm_store.get_connection(uow.session, ws) if ws is not None else None
@@ -166,7 +186,7 @@ class CrmService:
         row = self.store.run(self._connection, platform, workspace)
         if row is None:
             return None
-        return self._client(row.provider, decrypt(self._key(), row.credentials))
+        return self._client_for(row)
 
     # --- connect / disconnect --------------------------------------------------------------
 
@@ -224,7 +244,7 @@ class CrmService:
         row = self.store.run(self._connection, actor.platform, actor.workspace_id)
         if row is None:
             raise Conflict(t(actor.locale, "save.not_connected"))
-        client = self._client(row.provider, decrypt(self._key(), row.credentials))
+        client = self._client_for(row)
         deal = client.get_deal(deal_id)
         prefill: dict[str, Any] = {"deal.name": deal.name[:200]}
         if deal.account:
@@ -317,7 +337,7 @@ class CrmService:
         error: CrmError | None = None
         attempts = 0
         try:
-            client = self._client(conn.provider, decrypt(self._key(), conn.credentials))
+            client = self._client_for(conn)
             subject, body = self.note_text(source)
             for attempt in range(1, SAVE_ATTEMPTS + 1):
                 attempts = attempt
