@@ -40,80 +40,76 @@ def crm_group() -> None:
     """Link a workspace to HubSpot or Salesforce (needs DEALCOACH_SECRET_KEY)."""
 
 
-@crm_group.group("connect")
-def connect_group() -> None:
-    """Connect a workspace's CRM (the credentials are checked, then stored encrypted)."""
-
-
-@connect_group.command("hubspot")
+@crm_group.command("connect")
+@click.argument("provider", type=click.Choice(["hubspot", "salesforce"]))
 @_WORKSPACE
 @_PLATFORM
 @click.option("--token", envvar="DEALCOACH_CRM_TOKEN", hidden=True)
-def connect_hubspot(workspace: str, platform: str | None, token: str | None) -> None:
-    """HubSpot with a private app's access token (scopes: crm.objects.deals.read,
-    crm.objects.companies.read, crm.objects.contacts.read and crm.objects.contacts.write,
-    which HubSpot asks for notes)."""
-    from dealcoach.services.crm import resolve_platform
-
-    service = _service()
-    where = resolve_platform(service.store, workspace, platform)
-    service.connect(where, workspace, "hubspot", {"token": _secret(token, "HubSpot token")},
-                    connected_by="cli")
-    click.echo(f"HubSpot connected for {where} workspace {workspace}.")
-
-
-@connect_group.command("salesforce")
-@_WORKSPACE
-@_PLATFORM
-@click.option("--username", required=True, help="The Salesforce user the app acts as.")
-@click.option("--consumer-key", required=True, help="The connected app's consumer key.")
+@click.option("--username", help="Salesforce: the user the app acts as.")
+@click.option("--consumer-key", help="Salesforce: the connected app's consumer key.")
 @click.option(
     "--private-key",
     "private_key_file",
     type=click.Path(exists=True, dir_okay=False),
-    help="JWT bearer flow: the connected app's private key (PEM). Without it: password flow.",
+    help="Salesforce JWT bearer flow: the connected app's private key (PEM). "
+    "Without it: the username-password flow.",
 )
 @click.option(
     "--login-url",
     default="https://login.salesforce.com",
     show_default=True,
-    help="https://test.salesforce.com for a sandbox, or your My Domain URL.",
+    help="Salesforce: https://test.salesforce.com for a sandbox, or your My Domain URL.",
 )
 @click.option("--password", envvar="DEALCOACH_CRM_PASSWORD", hidden=True)
 @click.option("--security-token", envvar="DEALCOACH_CRM_SECURITY_TOKEN", hidden=True)
 @click.option("--consumer-secret", envvar="DEALCOACH_CRM_CONSUMER_SECRET", hidden=True)
-def connect_salesforce(
+def connect_command(
+    provider: str,
     workspace: str,
     platform: str | None,
-    username: str,
-    consumer_key: str,
+    token: str | None,
+    username: str | None,
+    consumer_key: str | None,
     private_key_file: str | None,
     login_url: str,
     password: str | None,
     security_token: str | None,
     consumer_secret: str | None,
 ) -> None:
-    """Salesforce through a connected app: JWT bearer (--private-key) or username, password
-    and security token."""
+    """Connect a workspace's CRM; the credentials are checked, then stored encrypted.
+
+    \b
+    hubspot: a private app's access token (DEALCOACH_CRM_TOKEN or a hidden prompt); scopes
+      crm.objects.deals.read, crm.objects.companies.read, crm.objects.contacts.read and
+      crm.objects.contacts.write (HubSpot's scope for notes).
+    salesforce: a connected app, --username and --consumer-key, then --private-key (JWT
+      bearer) or password + security token + consumer secret (DEALCOACH_CRM_PASSWORD,
+      DEALCOACH_CRM_SECURITY_TOKEN, DEALCOACH_CRM_CONSUMER_SECRET or hidden prompts).
+    """
     from pathlib import Path
 
     from dealcoach.services.crm import resolve_platform
 
-    creds: dict[str, Any] = {
-        "login_url": login_url, "username": username, "consumer_key": consumer_key
-    }
-    if private_key_file:
-        creds["private_key"] = Path(private_key_file).read_text("utf-8")
+    creds: dict[str, Any]
+    if provider == "hubspot":
+        creds = {"token": _secret(token, "HubSpot token")}
     else:
-        creds["password"] = _secret(password, "Salesforce password")
-        creds["security_token"] = security_token if security_token is not None else str(
-            click.prompt("Security token", hide_input=True, default="", show_default=False)
-        )
-        creds["consumer_secret"] = _secret(consumer_secret, "Consumer secret")
+        if not username or not consumer_key:
+            raise click.UsageError("salesforce needs --username and --consumer-key")
+        creds = {"login_url": login_url, "username": username, "consumer_key": consumer_key}
+        if private_key_file:
+            creds["private_key"] = Path(private_key_file).read_text("utf-8")
+        else:
+            creds["password"] = _secret(password, "Salesforce password")
+            creds["security_token"] = security_token if security_token is not None else str(
+                click.prompt("Security token", hide_input=True, default="", show_default=False)
+            )
+            creds["consumer_secret"] = _secret(consumer_secret, "Consumer secret")
     service = _service()
     where = resolve_platform(service.store, workspace, platform)
-    service.connect(where, workspace, "salesforce", creds, connected_by="cli")
-    click.echo(f"Salesforce connected for {where} workspace {workspace}.")
+    service.connect(where, workspace, provider, creds, connected_by="cli")
+    name = "HubSpot" if provider == "hubspot" else "Salesforce"
+    click.echo(f"{name} connected for {where} workspace {workspace}.")
 
 
 @crm_group.command("disconnect")

@@ -38,7 +38,7 @@ def test_connect_status_disconnect_hubspot(
     get_settings.cache_clear()
     runner = CliRunner()
     result = runner.invoke(
-        crm_group, ["connect", "hubspot", "--workspace", "T1"], input=hubspot.token + "\n"
+        crm_group, ["connect", "--workspace", "T1", "hubspot"], input=hubspot.token + "\n"
     )
     assert result.exit_code == 0, result.output
     assert hubspot.token not in result.output
