@@ -90,6 +90,11 @@ def test_only_the_reps_own_manager_coaches(store: Store) -> None:
     later = second_review(store.url)
     nxt = service.open_review(mia, later)
     assert nxt.notes == () and [n.body for n in nxt.earlier_notes] == ["Test Dana's agenda"]
+    # The rep's history offers both to open: the noted review and the deal's next one.
+    counts, openable = service.history_notes([seeded.review_id, later, seeded.other_review_id])
+    assert counts == {seeded.review_id: (1, 0)} and openable == {seeded.review_id, later}
+    mine = service.open_review(rob, later)
+    assert [n.body for n in mine.earlier_notes] == ["Test Dana's agenda"]
 
 
 def test_notes_are_exported_and_forgotten(store: Store) -> None:

@@ -423,6 +423,15 @@ def note_counts(uow: UnitOfWork, review_ids: Sequence[int]) -> dict[int, tuple[i
     return q.counts_by_review(uow.session, review_ids)
 
 
+def history_notes(
+    uow: UnitOfWork, review_ids: Sequence[int]
+) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """For a history list: each review's (notes, open notes), and the reviews worth opening
+    for their notes — their own, or notes on earlier reviews of the same deal."""
+    counts = q.counts_by_review(uow.session, review_ids)
+    return counts, set(counts) | q.deal_noted_before(uow.session, review_ids)
+
+
 # --- 1:1 prep -----------------------------------------------------------------------------------
 
 
@@ -580,6 +589,11 @@ class CoachingService:
     def note_counts(self, review_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         return self.store.run(note_counts, review_ids)
 
+    def history_notes(
+        self, review_ids: Sequence[int]
+    ) -> tuple[dict[int, tuple[int, int]], set[int]]:
+        return self.store.run(history_notes, review_ids)
+
     def prep(self, actor: Actor, member_user_id: str, *, now: datetime | None = None) -> Prep:
         return self.store.run(prep, actor, member_user_id, now or utcnow(), self.default_locale)
 
@@ -619,6 +633,11 @@ class AsyncCoachingService:
 
     async def note_counts(self, review_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         return await self.store.run(note_counts, review_ids)
+
+    async def history_notes(
+        self, review_ids: Sequence[int]
+    ) -> tuple[dict[int, tuple[int, int]], set[int]]:
+        return await self.store.run(history_notes, review_ids)
 
     async def prep(self, actor: Actor, member_user_id: str, *, now: datetime | None = None) -> Prep:
         return await self.store.run(

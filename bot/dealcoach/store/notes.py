@@ -394,3 +394,19 @@ def on_reviews(session: Session, review_ids: Sequence[int]) -> list[NoteRow]:
     if not review_ids:
         return []
     return _rows(session, CoachingNote.review_id.in_(list(review_ids)))
+
+
+def deal_noted_before(session: Session, review_ids: Sequence[int]) -> set[int]:
+    """Of these reviews, those whose deal has coaching notes on an earlier review."""
+    if not review_ids:
+        return set()
+    rows = session.execute(
+        select(Review.id)
+        .join(
+            CoachingNote,
+            and_(CoachingNote.deal_id == Review.deal_id, CoachingNote.review_id < Review.id),
+        )
+        .where(Review.id.in_(list(review_ids)))
+        .distinct()
+    ).all()
+    return {int(r[0]) for r in rows}

@@ -302,7 +302,8 @@ class TeamsBot:
         actions: list[list[dict[str, Any]]] = []
         bank = load_bank(locale)
         items = await self.reviews.history(actor, 10)
-        notes = await self.services.async_coaching.note_counts([i.review_id for i in items])
+        notes, openable = await self.services.async_coaching.history_notes(
+            [i.review_id for i in items])
         for item in items:
             name = escape_teams(item.deal_name) if item.deal_name else t(locale, "resume.unnamed")
             when = (item.completed_at or item.updated_at).strftime("%Y-%m-%d")
@@ -320,7 +321,7 @@ class TeamsBot:
             data = {"review_id": str(item.review_id), "nonce": ""}
             row = ([cards.execute(t(locale, "advice.update"), cards.VERB_UPDATE, data)]
                    if item.status == "completed" else [])
-            if item.review_id in notes:  # the review with its coaching thread (issue 16)
+            if item.review_id in openable:  # the review with its coaching thread (issue 16)
                 row.append(cards.execute(coaching.ct(locale, "open_review"), coaching.VERB_OPEN,
                                          {"review_id": str(item.review_id)}))
             actions.append(row)

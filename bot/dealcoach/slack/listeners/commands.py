@@ -180,7 +180,8 @@ async def show_history(
     if not items:
         await respond(text=t(locale, "history.none"), response_type="ephemeral")
         return
-    counts = await deps.services.async_coaching.note_counts([i.review_id for i in items])
+    ids = [i.review_id for i in items]
+    counts, openable = await deps.services.async_coaching.history_notes(ids)
     lines = [history_line(locale, item, counts.get(item.review_id)) for item in items]
     text = f"*{t(locale, 'history.header')}*\n" + "\n".join(lines)
     blocks: list[dict[str, Any]] = [
@@ -192,7 +193,7 @@ async def show_history(
             },
         }
     ]
-    noted = [i for i in items if i.review_id in counts]
+    noted = [i for i in items if i.review_id in openable]
     if noted:  # the review with its coaching thread (and the deal's earlier notes)
         blocks.append(coaching.history_buttons(locale, noted))
     await respond(text=clip(text, 3900), blocks=blocks, response_type="ephemeral")
