@@ -35,6 +35,7 @@ import json
 import re
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -147,6 +148,7 @@ class HubSpotStandIn:
     notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     revoked: bool = False
+    note_delay: float = 0.0  # seconds a note create/update takes
     _ids: Any = field(default_factory=lambda: itertools.count(9001))
 
     def start(self) -> HubSpotStandIn:
@@ -241,6 +243,8 @@ class HubSpotStandIn:
                        for i in req.body["inputs"] if i["id"] in self.contacts]
             return 200, {}, {"status": "COMPLETE", "results": results, "startedAt": NOW,
                              "completedAt": NOW}
+        if p.startswith("/crm/v3/objects/notes") and self.note_delay:
+            time.sleep(self.note_delay)
         if req.method == "POST" and p == "/crm/v3/objects/notes":
             nid = str(next(self._ids))
             self.notes[nid] = {"properties": dict(req.body["properties"]),

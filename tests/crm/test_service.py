@@ -200,3 +200,40 @@ def test_salesforce_signs_in_once_for_many_searches(
         assert crm.search(REP, query)
     tokens = [r for r in salesforce.requests if r.path == "/services/oauth2/token"]
     assert len(tokens) == 2  # one to check the credentials at connect, one for the searches
+
+
+def test_two_clicks_at_once_make_one_note(store: Any, hubspot: HubSpotStandIn) -> None:
+    import threading
+
+    crm = CrmService(store, crm_settings(store.url, hubspot.url), sleep=lambda s: None)
+    crm.connect("slack", "T1", "hubspot", {"token": hubspot.token})
+    reviews = ReviewService(store)
+    review = reviews.start(REP)
+    _complete(reviews, review.review_id, crm.pick(REP, review.review_id, "101").prefill)
+    hubspot.note_delay = 0.5
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(crm.save(REP, review.review_id)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.ok for r in results) == [False, True]
+    assert next(r for r in results if not r.ok).reason == "busy"
+    assert len(hubspot.notes_on("101")) == 1
+
+
+def test_an_updated_review_updates_the_same_note(store: Any, hubspot: HubSpotStandIn) -> None:
+    crm = CrmService(store, crm_settings(store.url, hubspot.url), sleep=lambda s: None)
+    crm.connect("slack", "T1", "hubspot", {"token": hubspot.token})
+    reviews = ReviewService(store)
+    review = reviews.start(REP)
+    _complete(reviews, review.review_id, crm.pick(REP, review.review_id, "101").prefill)
+    first = crm.save(REP, review.review_id)
+    updated = reviews.reopen(REP, review.review_id)
+    reviews.save_answers(REP, updated.review_id, {"fit.requirements_met": "partly"})
+    reviews.complete(REP, updated.review_id, "k-updated")
+    again = crm.save(REP, updated.review_id)
+    assert again.ok and not again.created and again.note_ref == first.note_ref
+    assert len(hubspot.notes_on("101")) == 1
+    assert "strengthen" in hubspot.notes_on("101")[0]["properties"]["hs_note_body"]

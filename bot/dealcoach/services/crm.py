@@ -312,7 +312,7 @@ class CrmService:
         def claim(uow: UnitOfWork) -> tuple[Any, Any, Any, bool]:
             _owned(uow, actor, review_id)
             conn = self._connection(uow, actor.platform, actor.workspace_id)
-            link = crm_store.get_link(uow.session, review_id)
+            link = crm_store.get_link_or_inherited(uow.session, review_id)
             source = crm_store.note_source(uow.session, review_id)
             claimed = (
                 conn is not None
@@ -391,7 +391,7 @@ class CrmService:
     def link_for(self, actor: Actor, review_id: int) -> crm_store.LinkRow | None:
         def read(uow: UnitOfWork) -> crm_store.LinkRow | None:
             _owned(uow, actor, review_id)
-            return crm_store.get_link(uow.session, review_id)
+            return crm_store.get_link_or_inherited(uow.session, review_id)
 
         return self.store.run(read)
 

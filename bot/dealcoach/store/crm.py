@@ -110,6 +110,38 @@ def get_link(session: Session, review_id: int) -> LinkRow | None:
     return _link(row) if row is not None else None
 
 
+def get_link_or_inherited(session: Session, review_id: int) -> LinkRow | None:
+    """The review's link; for a review made by *Update review* without a pick of its own,
+    the link of the review it was reopened from (copied, with its note: the updated review
+    updates the same note)."""
+    from dealcoach.store.models import Review
+
+    own = session.get(CrmReviewLink, review_id)
+    if own is not None:
+        return _link(own)
+    review = session.get(Review, review_id)
+    source = None
+    for _ in range(20):  # a chain of updates, newest first
+        if review is None or review.reopened_from_id is None:
+            return None
+        source = session.get(CrmReviewLink, review.reopened_from_id)
+        if source is not None:
+            break
+        review = session.get(Review, review.reopened_from_id)
+    if source is None:
+        return None
+    copy = CrmReviewLink(
+        review_id=review_id,
+        provider=source.provider,
+        deal_ref=source.deal_ref,
+        contacts=list(source.contacts or []),
+        note_ref=source.note_ref,
+    )
+    session.add(copy)
+    session.flush()
+    return _link(copy)
+
+
 def set_link(
     session: Session,
     review_id: int,
@@ -202,13 +234,17 @@ def note_source(session: Session, review_id: int) -> NoteSource | None:
 
 
 def latest_linked_review(session: Session, person_id: int) -> int | None:
-    """The person's most recently completed review that was picked from the CRM."""
+    """The person's most recently completed review that was picked from the CRM (or updated
+    from one that was)."""
     from dealcoach.store.models import Review
 
-    return session.scalar(
+    recent = session.scalars(
         select(Review.id)
-        .join(CrmReviewLink, CrmReviewLink.review_id == Review.id)
         .where(Review.person_id == person_id, Review.status == "completed")
         .order_by(Review.completed_at.desc(), Review.id.desc())
-        .limit(1)
-    )
+        .limit(20)
+    ).all()
+    for review_id in recent:
+        if get_link_or_inherited(session, review_id) is not None:
+            return int(review_id)
+    return None
