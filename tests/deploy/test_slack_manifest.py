@@ -49,7 +49,12 @@ def test_bot_scopes_cover_what_the_app_calls_and_nothing_broader() -> None:
 
 def test_interactivity_and_events_go_to_the_one_slack_route() -> None:
     settings = load(render_manifest(URL))["settings"]
-    assert settings["interactivity"] == {"is_enabled": True, "request_url": f"{URL}/slack/events"}
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": f"{URL}/slack/events",
+        # external_select options (the CRM deal picker) load from the same route
+        "message_menu_options_url": f"{URL}/slack/events",
+    }
     events = settings["event_subscriptions"]
     assert events["request_url"] == f"{URL}/slack/events"
     assert set(events["bot_events"]) == {"app_home_opened", "app_uninstalled", "tokens_revoked"}

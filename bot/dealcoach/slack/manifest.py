@@ -106,6 +106,8 @@ def build_manifest(public_url: str | None, *, socket_mode: bool = False) -> dict
     if events_url:
         events["request_url"] = events_url
         interactivity["request_url"] = events_url
+        # The CRM deal picker's options (external_select) load from the same endpoint.
+        interactivity["message_menu_options_url"] = events_url
     events["bot_events"] = list(BOT_EVENTS)
 
     return {
