@@ -175,8 +175,7 @@ class CrmService:
         return client
 
     def _connection(self, uow: UnitOfWork, platform: str, workspace: str) -> Any:
-        ws = crm_store.workspace_id(uow.session, platform, workspace)
-        return crm_store.get_connection(uow.session, ws) if ws is not None else None
+        return crm_store.connection_for(uow.session, platform, workspace)
 
     def provider_for(self, platform: str, workspace: str) -> str | None:
         row = self.store.run(self._connection, platform, workspace)

@@ -66,6 +66,16 @@ def platforms_of(session: Session, external_id: str) -> list[str]:
     )
 
 
+def connection_for(session: Session, platform: str, external_id: str) -> ConnectionRow | None:
+    """A workspace's CRM connection by the platform's workspace id, in one statement."""
+    row = session.scalar(
+        select(CrmConnection)
+        .join(Workspace, Workspace.id == CrmConnection.workspace_id)
+        .where(Workspace.platform == platform, Workspace.external_id == external_id)
+    )
+    return _row(row) if row is not None else None
+
+
 def get_connection(session: Session, workspace_id: int) -> ConnectionRow | None:
     row = session.scalar(select(CrmConnection).where(CrmConnection.workspace_id == workspace_id))
     return _row(row) if row is not None else None
