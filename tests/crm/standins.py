@@ -149,6 +149,7 @@ class HubSpotStandIn:
     faults: Faults = field(default_factory=Faults)
     revoked: bool = False
     note_delay: float = 0.0  # seconds a note create/update takes
+    search_delay: float = 0.0  # seconds a deal search takes
     _ids: Any = field(default_factory=lambda: itertools.count(9001))
 
     def start(self) -> HubSpotStandIn:
@@ -215,6 +216,7 @@ class HubSpotStandIn:
             return self._error(fault)
         p = req.path
         if req.method == "POST" and p == "/crm/v3/objects/deals/search":
+            time.sleep(self.search_delay)
             return self._search(req.body)
         m = re.fullmatch(r"/crm/v3/objects/deals/(\w+)", p)
         if req.method == "GET" and m:

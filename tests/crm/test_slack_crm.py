@@ -292,3 +292,24 @@ def test_only_admins_connect(
     assert "Only workspace admins" in _wait_reply(slack_api, 1)
     slack.command("crm")
     assert "No CRM is connected" in _wait_reply(slack_api, 2)
+
+
+def test_a_slow_or_rate_limited_crm_still_answers_the_picker_within_3_seconds(
+    server_for: Callable[[str], tuple[LiveServer, SlackSender]],
+    slack_api: MockSlackWebApi,
+    hubspot: HubSpotStandIn,
+) -> None:
+    _, slack = server_for(hubspot.url)
+    slack.command(f"crm connect hubspot {hubspot.token}")
+    assert "HubSpot is connected" in _wait_reply(slack_api, 1)
+    view = ReviewDriver(slack, slack_api).start("")
+    hubspot.search_delay = 5.0
+    slow, took = options(slack, view, "acme")
+    assert took < 3.0
+    assert "HubSpot is not answering right now" in slow[0]["text"]["text"]
+    hubspot.search_delay = 0.0
+    hubspot.faults.status, hubspot.faults.times, hubspot.faults.retry_after = 429, 1, "10"
+    limited, took = options(slack, view, "acme")
+    assert took < 3.0 and limited[0]["value"] == "-"
+    found, _ = options(slack, view, "acme")
+    assert [o["value"] for o in found] == ["101"]
