@@ -318,8 +318,15 @@ def start_review(
         if existing is not None and existing.locale == locale:
             uow.reviews.touch(existing)
             return _view(uow, existing)
+    # The deal first, so the draft is inserted with it (no UPDATE of the new row after).
+    named = uow.deals.get_or_create(person, name) if isinstance(name, str) and name else None
     review = _new_draft(
-        uow, person, platform=actor.platform, locale=locale, content_version=bank.content_version
+        uow,
+        person,
+        platform=actor.platform,
+        locale=locale,
+        content_version=bank.content_version,
+        deal=named,
     )
     if answers:
         _store_answers(uow, review, answers)

@@ -72,6 +72,14 @@ def forget_found(session: Session) -> None:
     session.info.pop(_CACHE, None)
 
 
+def _remember_person(session: Session, person: Person) -> None:
+    """A person (loaded with their workspace) is known for the rest of the transaction."""
+    cache = _found(session)
+    workspace = person.workspace
+    cache[("workspace", workspace.platform, workspace.external_id)] = workspace
+    cache[("person", person.workspace_id, person.user_id)] = person
+
+
 def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -195,6 +203,12 @@ class PersonRepo(_Repo):
         """The person by the platform's ids (workspace external id and user id), with their
         workspace, in one statement; both are then known to `find` and `WorkspaceRepo.find`
         for the rest of the transaction."""
+        cache = _found(self.session)
+        known: Workspace | None = cache.get(("workspace", platform, workspace))
+        if known is not None:
+            hit: Person | None = cache.get(("person", known.id, user_id))
+            if hit is not None:
+                return hit
         found = self.session.scalars(
             select(Person)
             .join(Person.workspace)
@@ -206,9 +220,7 @@ class PersonRepo(_Repo):
             )
         ).one_or_none()
         if found is not None:
-            cache = _found(self.session)
-            cache[("workspace", platform, workspace)] = found.workspace
-            cache[("person", found.workspace_id, user_id)] = found
+            _remember_person(self.session, found)
         return found
 
     def find_everywhere(self, user_id: str) -> list[Person]:
@@ -548,19 +560,28 @@ def _answers_upsert(dialect: str) -> Any:
 
 class ReviewRepo(_Repo):
     def get(self, review_id: int) -> Review | None:
-        """The review with its deal (one statement, no lazy load later)."""
-        return self.session.get(Review, review_id, options=[joinedload(Review.deal)])
+        """The review with its deal and its person (and their workspace), in one statement:
+        no lazy load later, and the person is known to `PersonRepo.find_by_platform`."""
+        review = self.session.get(
+            Review, review_id, options=[joinedload(Review.deal), joinedload(Review.person)]
+        )
+        if review is not None:
+            _remember_person(self.session, review.person)
+        return review
 
     def get_for_update(self, review_id: int) -> Review | None:
-        """The review with its deal, the review row-locked until the end of the transaction on
-        PostgreSQL (SQLite transactions already hold the write lock: BEGIN IMMEDIATE)."""
-        return self.session.scalars(
+        """`get`, the review row-locked until the end of the transaction on PostgreSQL
+        (SQLite transactions already hold the write lock: BEGIN IMMEDIATE)."""
+        review = self.session.scalars(
             select(Review)
-            .options(joinedload(Review.deal))
+            .options(joinedload(Review.deal), joinedload(Review.person))
             .where(Review.id == review_id)
             .with_for_update(of=Review)
             .execution_options(populate_existing=True)
         ).one_or_none()
+        if review is not None:
+            _remember_person(self.session, review.person)
+        return review
 
     def find_by_key(self, idempotency_key: str) -> Review | None:
         return self.session.scalars(
@@ -592,6 +613,7 @@ class ReviewRepo(_Repo):
         )
         self.session.add(review)
         self.session.flush()
+        _found(self.session)[("new review", review.id)] = True
         return review
 
     def latest_draft(self, person_id: int) -> Review | None:
@@ -695,7 +717,8 @@ class ReviewRepo(_Repo):
         # One statement text whatever the number of answers (compiled once, then cached),
         # sent as one executemany.
         self.session.execute(_answers_upsert(self.session.get_bind().dialect.name), rows)
-        review.updated_at = now
+        if not _found(self.session).get(("new review", review.id)):
+            review.updated_at = now  # (a draft made in this transaction was touched just now)
 
     def delete_answers(self, review: Review, question_ids: Iterable[str]) -> int:
         ids = list(question_ids)
