@@ -72,8 +72,14 @@ def test_expiring_a_draft_keeps_deals_that_are_still_referred_to_or_have_an_outc
     answer_all(service, ANN, done.review_id)
     service.complete(ANN, done.review_id, "k1")  # "Acme rollout", completed
     old = service.start(ANN, "Acme rollout")  # a draft of the same deal
+    # An outcome is recorded on a completed review only (#11 item 13); then a new draft of
+    # that won deal expires: the deal, its outcome and its completed review stay.
+    closed = service.start(ANN)
+    answer_all(service, ANN, closed.review_id)
+    service.save_answers(ANN, closed.review_id, {"deal.name": "Won deal"})
+    service.complete(ANN, closed.review_id, "k2")
+    service.record_outcome(ANN, closed.review_id, "won")
     won = service.start(ANN, "Won deal")
-    service.record_outcome(ANN, won.review_id, "won")
     for i in range(MAX_OPEN_DRAFTS + 2):
         service.start(ANN, f"Filler {i}")
     drafts = {v.review_id for v in service.history(ANN, limit=50, status="draft")}
@@ -81,6 +87,7 @@ def test_expiring_a_draft_keeps_deals_that_are_still_referred_to_or_have_an_outc
     names = set(store.run(lambda uow: list(uow.session.scalars(select(Deal.name)))))
     assert {"Acme rollout", "Won deal"} <= names
     assert service.get(ANN, done.review_id).status == "completed"
+    assert [h.outcome for h in service.history(ANN, status="completed")].count("won") == 1
 
 
 def test_reopening_respects_the_cap_too(service: ReviewService, store: Store) -> None:
