@@ -54,7 +54,7 @@ def measure(live: LiveServer, slack: SlackSender, api: MockSlackWebApi) -> dict[
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 14 not met yet: 2026-12-01 32–37 statements (SQLite) / 33–38 (PostgreSQL) "
+    reason="issue 14 not met yet: 2026-12-01 29–34 statements (SQLite) / 32–37 (PostgreSQL) "
     "in 5–6 transactions per review (was 68–79 in 8–9): one transaction per HTTP request "
     "(command, each step) is the floor while every step is saved",
 )

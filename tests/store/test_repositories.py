@@ -112,6 +112,31 @@ def test_latest_draft_is_the_one_resumed(store: Store) -> None:
         assert draft is not None and draft.id == first != second
 
 
+def test_completing_checks_the_key_in_the_update_itself(store: Store) -> None:
+    """`complete(key_free=True)`: one statement refuses a key another review holds."""
+    first = _draft(store, deal="Acme")
+    second = _draft(store, deal="Globex")
+    assert _complete(store, first, "key-shared") is True
+    with store.unit_of_work() as uow:
+        review = uow.reviews.get_for_update(second)
+        assert review is not None
+        done = uow.reviews.complete(
+            review,
+            idempotency_key="key-shared",
+            quadrant="win_win",
+            recommendation="pursue",
+            flags=[],
+            assessment={},
+            key_free=True,
+        )
+        uow.commit()
+    assert done is False
+    with store.unit_of_work() as uow:
+        again = uow.reviews.get(second)
+        assert again is not None and again.status == "draft"
+        assert uow.reviews.assessment(second) is None
+
+
 def test_completing_twice_yields_one_completed_review(store: Store) -> None:
     rid = _draft(store, deal="Acme")
     assert _complete(store, rid, "key-1") is True

@@ -383,33 +383,43 @@ def _complete(
         return _completed_result(uow, review, created=False)
     if review.status != "draft":
         raise Conflict("this review was abandoned; start a new one")
-    if idempotency_key is not None:
-        other = uow.reviews.find_by_key(idempotency_key)
-        if other is not None and other.id != review.id:
-            raise Conflict("this completion key was already used for another review")
     bank = _bank(review)
     stored = answered if answered is not None else uow.reviews.answers(review.id)
     answers = validate_answers(bank, stored, require_complete=True)
     assessment = assess(answers, bank.locale, bank=bank)
     advice = build_advice(bank, answers, assessment, previous=_previous(uow, review))
     text = render_text(advice, bank=bank)
-    try:
-        with uow.session.begin_nested():
-            done = uow.reviews.complete(
-                review,
-                idempotency_key=idempotency_key,
-                quadrant=assessment.quadrant,
-                recommendation=assessment.recommendation,
-                flags=assessment.flags,
-                assessment=assessment.model_dump(mode="json"),
-                advice=advice.model_dump(mode="json"),
-                advice_text=text,
-            )
-    except IntegrityError as err:  # the key was taken by another review meanwhile
-        raise Conflict("this completion key was already used for another review") from err
+
+    def write() -> bool:
+        # Completed only if still a draft and no other review has the key (checked in the
+        # UPDATE itself).
+        return uow.reviews.complete(
+            review,
+            idempotency_key=idempotency_key,
+            quadrant=assessment.quadrant,
+            recommendation=assessment.recommendation,
+            flags=assessment.flags,
+            assessment=assessment.model_dump(mode="json"),
+            advice=advice.model_dump(mode="json"),
+            advice_text=text,
+            key_free=True,
+        )
+
+    if uow.dialect == "sqlite":
+        # One writer at a time (BEGIN IMMEDIATE): nobody can take the key between the
+        # check and the write, so no savepoint is needed.
+        done = write()
+    else:
+        try:
+            with uow.session.begin_nested():
+                done = write()
+        except IntegrityError as err:  # the key was taken by another review meanwhile
+            raise Conflict("this completion key was already used for another review") from err
     if not done:
         fresh = uow.reviews.get_for_update(review.id)
         assert fresh is not None
+        if fresh.status == "draft":  # still a draft: the key is another review's
+            raise Conflict("this completion key was already used for another review")
         return _completed_result(uow, fresh, created=False)
     return CompletedReview(
         review_id=review.id,

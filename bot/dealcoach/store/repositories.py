@@ -745,17 +745,28 @@ class ReviewRepo(_Repo):
         assessment: Mapping[str, Any],
         advice: Mapping[str, Any] | None = None,
         advice_text: str | None = None,
+        key_free: bool = False,
     ) -> bool:
         """Mark a draft completed with its assessment and advice. Returns False (and changes
         nothing) if it is no longer a draft, e.g. a second completion got here first.
 
         Call it on a review read with `get_for_update`; a clash on `idempotency_key` with
-        another review raises IntegrityError (use `find_by_key` first).
+        another review raises IntegrityError (use `find_by_key` first), or with `key_free`
+        the UPDATE itself checks that no other review has the key and returns False when
+        one has (in one statement; on PostgreSQL a concurrent clash still raises).
         """
         now = utcnow()
+        still_draft = [Review.id == review.id, Review.status == "draft"]
+        if key_free and idempotency_key is not None:
+            other = aliased(Review)
+            still_draft.append(
+                ~select(other.id)
+                .where(other.idempotency_key == idempotency_key, other.id != review.id)
+                .exists()
+            )
         result = self.session.execute(
             update(Review)
-            .where(Review.id == review.id, Review.status == "draft")
+            .where(*still_draft)
             .values(
                 status="completed",
                 idempotency_key=idempotency_key,
