@@ -192,10 +192,11 @@ async def _both(url: str, api: MockSlackWebApi) -> tuple[float, Run, Run]:
 
 @pytest.mark.xfail(
     strict=False,
-    reason="issue 14 not met yet (2026-12-01, SQLite, shared 2 cores, load average 2-3.5): "
-    "capacity 6-18 reviews/s; at 2x it 0 answers lost and no 404 any more, but 3-315 steps "
-    "answered after 3 s (3-11 s): the server's event loop itself falls behind, so the "
-    "2 s 'saving…' deadline (measured from the request's arrival in the app) is late",
+    reason="issue 14 not met reliably (2026-12-01, shared 2 cores, load average 2-3.5): "
+    "capacity 6-18 reviews/s; at 2x 0 answers lost and no 404 any more, but 0-315 answers "
+    "after 3 s (3-11 s) on SQLite, 4 on PostgreSQL: the server's event loop (and this "
+    "test's own process) fall behind, so the 2 s 'saving…' deadline, counted from the "
+    "request's arrival in the app, is sometimes late",
 )
 def test_twice_the_capacity_shows_no_error_and_loses_no_answer(
     database_url: str, tmp_path: Path
