@@ -264,6 +264,7 @@ class Tally:
     samples: list[Sample] = field(default_factory=list)
     completed: list[Completed] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # protocol surprises, with the user
+    saving: int = 0  # steps answered late with "saving…" and then replaced (not a failure)
 
     def statuses(self) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -386,6 +387,7 @@ class Salesperson:
                 if b["type"] == "input" and b["block_id"] in answers
             }
             submitted["state"] = {"values": state_values(view, values)}
+            updates_before = len(self.watch.updates.get(view_id) or [])
             resp = await self._post("submit", interactive_body(payload))
             if resp is None:
                 return None
@@ -399,6 +401,23 @@ class Salesperson:
                 self.tally.failures.append(f"{self.user}: response {json.dumps(body)[:300]}")
                 return None
             validate_view(body["view"])
+            if body["view"].get("callback_id") == "dealcoach_loading":
+                # "saving…": the step was slow (a loaded machine); the user's screen shows
+                # what the app puts in its place with views.update.
+                self.tally.saving += 1
+                replaced = await self.watch.updated(view_id, updates_before + 1, timeout=30.0)
+                later: dict[str, Any] = replaced.json_param("view")
+                validate_view(later)
+                if later.get("callback_id") == "dealcoach_loading":
+                    text = str(later["blocks"][0]["text"]["text"])
+                    if not text.startswith("\u2705"):
+                        self.tally.failures.append(f"{self.user}: saving… → {text[:200]}")
+                        return None
+                    done = Completed(self.user, review_id, scenario, answers)
+                    self.tally.completed.append(done)
+                    return done
+                view = {**later, "id": view_id}
+                continue
             view = {**body["view"], "id": view_id}
         self.tally.failures.append(f"{self.user}: review {review_id} did not finish")
         return None

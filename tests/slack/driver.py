@@ -9,6 +9,7 @@ the app answers `clear`. Every view and message is validated with slack_sdk.mode
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ from tests.slack.harness import SlackSender
 from tests.slack.mock_web_api import Call, MockSlackWebApi
 
 USER = "U2147483697"
+# The callback id of the modal's non-input views: "saving…", done, messages (slack/modal.py).
+SAVING_CALLBACK = "dealcoach_loading"
 
 # One answer set per recommendation (question id → what the user picks / types).
 BASE: dict[str, Any] = {
@@ -104,6 +107,7 @@ class ReviewDriver:
         self.user = user
         self.view: dict[str, Any] | None = None
         self.steps: list[dict[str, Any]] = []
+        self._calls_before = 0
 
     def start(self, text: str = "Acme renewal") -> dict[str, Any]:
         before = len(self.api.calls_to("views.update"))
@@ -132,6 +136,7 @@ class ReviewDriver:
     ) -> httpx.Response:
         assert self.view is not None
         values = {bid: answers[bid] for bid in self.block_ids() if bid in answers}
+        self._calls_before = len(self.api.calls)
         resp = self.slack.submit(self.view, values, user=self.user, retry_num=retry_num)
         assert resp.status_code == 200, resp.text
         self.steps.append(self.view)
@@ -143,8 +148,35 @@ class ReviewDriver:
         action = body.get("response_action", "")
         if action == "update":
             validate_view(body["view"])
+            if body["view"].get("callback_id") == SAVING_CALLBACK:
+                return self._after_saving()
             self.view = {**body["view"], "id": self.view["id"] if self.view else "V1"}
         return str(action)
+
+    def _after_saving(self, timeout: float = 30.0) -> str:
+        """The app answered a slow step (a loaded machine) with "saving…" and replaces it by
+        `views.update`: follow that, as the user's screen does. The next step → "update";
+        the done view of a completed review → "clear"."""
+        view_id = self.view["id"] if self.view else "V1"
+        deadline = time.monotonic() + timeout
+        while True:
+            updates = [
+                c
+                for c in self.api.calls[self._calls_before :]
+                if c.method == "views.update" and c.params.get("view_id") == view_id
+            ]
+            if updates:
+                break
+            assert time.monotonic() < deadline, "the 'saving…' view was never replaced"
+            time.sleep(0.02)
+        view = sent_view(updates[0])
+        validate_view(view)
+        if view.get("callback_id") == SAVING_CALLBACK:
+            text = str(view["blocks"][0]["text"]["text"])
+            assert text.startswith("\u2705"), f"'saving…' replaced by: {text}"
+            return "clear"
+        self.view = {**view, "id": view_id}
+        return "update"
 
     def run(self, answers: dict[str, Any], max_steps: int = 12) -> list[dict[str, Any]]:
         """Submit steps until the modal is cleared; returns the views shown."""
