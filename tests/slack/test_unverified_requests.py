@@ -355,3 +355,24 @@ async def test_socket_mode_requests_count_as_verified_so_errors_still_reach_the_
         assert "987654" in reply.params["text"]
     finally:
         await services.aclose()
+
+
+async def test_an_unsigned_ssl_check_is_not_marked_verified() -> None:
+    """Slack's ssl_check ping is unsigned and Bolt lets it through: it must never count as a
+    verified request (which the error handler would then act on)."""
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_bolt.response import BoltResponse
+
+    from dealcoach.slack.verify import SignedRequestsOnly, is_verified
+
+    seen: dict[str, Any] = {}
+
+    async def next_() -> BoltResponse:
+        seen["context"] = request.context
+        return BoltResponse(status=200)
+
+    body = form_body({"ssl_check": "1", "token": "x", "response_url": "http://127.0.0.1:9/"})
+    request = AsyncBoltRequest(body=body, headers={})
+    middleware = SignedRequestsOnly("secret")
+    await middleware.async_process(req=request, resp=BoltResponse(status=404), next=next_)
+    assert not is_verified(seen.get("context", request.context))

@@ -97,8 +97,10 @@ class SignedRequestsOnly(AsyncRequestVerification):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        if self._can_skip(req.mode, req.body):  # Socket Mode: the websocket is authenticated
+        if req.mode == "socket_mode":  # the websocket is authenticated with the app token
             req.context[VERIFIED] = True
+            return await next()
+        if self._can_skip(req.mode, req.body):  # Slack's unsigned ssl_check ping: not marked
             return await next()
         timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
         signature = (req.headers.get("x-slack-signature") or [""])[0]
