@@ -64,18 +64,11 @@ def loading_view(locale: str) -> JSON:
     )
 
 
-def _text_or(locale: str, key: str, fallback: str, **values: object) -> str:
-    try:
-        return t(locale, key, **values)
-    except KeyError:  # wording not in prompts/<locale>/slack.yaml yet
-        return t(locale, fallback, **values)
-
-
 def saving_view(locale: str, review_id: str) -> JSON:
     """The reply to a step whose saving takes longer than Slack waits (3 s): acknowledged
     in time with this, then replaced by `views.update` with the next step (no submit
     button, so nothing is submitted twice meanwhile)."""
-    text = _text_or(locale, "modal.saving", "modal.loading")
+    text = t(locale, "modal.saving")
     return _modal(
         locale, CALLBACK_LOADING, [{"type": "section", "text": mrkdwn(text)}], review_id=review_id
     )
@@ -84,7 +77,7 @@ def saving_view(locale: str, review_id: str) -> JSON:
 def done_view(locale: str, review_id: str) -> JSON:
     """After a late completion: the modal cannot be closed by the app any more, so it says
     the review is done (the advice arrives as a DM)."""
-    text = _text_or(locale, "modal.done", "advice.review_id", review=review_id)
+    text = t(locale, "modal.done", review=review_id)
     return _modal(
         locale,
         CALLBACK_LOADING,
