@@ -341,6 +341,17 @@ def open_review(
     )
 
 
+def earlier_notes(uow: UnitOfWork, actor: Actor, review_id: int) -> tuple[NoteView, ...]:
+    """The coaching notes (with their replies) on the deal's *earlier* reviews, for the rep's
+    next review of it: shown with its advice, so the coaching follows the deal. Only the
+    review's own rep gets them here (managers open the review)."""
+    review = _review(uow, review_id)
+    me = _me(uow, actor)
+    if me is None or me.id != review.person_id or review.deal_id is None:
+        return ()
+    return _views(q.on_deal_before(uow.session, review.deal_id, review.id))
+
+
 def add_note(
     uow: UnitOfWork,
     actor: Actor,
@@ -572,6 +583,9 @@ class CoachingService:
         self.store = store
         self.default_locale = default_locale
 
+    def earlier_notes(self, actor: Actor, review_id: int) -> tuple[NoteView, ...]:
+        return self.store.run(earlier_notes, actor, review_id)
+
     def open_review(self, actor: Actor, review_id: int) -> ManagedReview:
         return self.store.run(open_review, actor, review_id, self.default_locale)
 
@@ -619,6 +633,10 @@ class AsyncCoachingService:
 
     async def open_review(self, actor: Actor, review_id: int) -> ManagedReview:
         return await self.store.run(open_review, actor, review_id, self.default_locale)
+
+    async def earlier_notes(self, actor: Actor, review_id: int) -> tuple[NoteView, ...]:
+        found: tuple[NoteView, ...] = await self.store.run(earlier_notes, actor, review_id)
+        return found
 
     async def add_note(
         self, actor: Actor, review_id: int, body: object, action: object = None

@@ -294,7 +294,7 @@ class TeamsBot:
         step = view.next_step
         if step is None:  # every question answered already: straight to the advice
             done = await self.reviews.complete(actor, view.review_id, _key(view.review_id, "r"))
-            return self._advice(done)
+            return await self._completed(actor, done)
         return self._step_card(view, step, notice_md=notice)
 
     async def history_card(self, actor: Actor, locale: str) -> dict[str, Any]:
@@ -378,7 +378,7 @@ class TeamsBot:
         view = await self.reviews.get(actor, review_id, people)
         if view.status == "completed":  # a resubmitted last card: the same advice, once
             done = await self.reviews.complete(actor, review_id, _key(review_id, nonce))
-            return Reply(card=self._advice(done))
+            return Reply(card=await self._completed(actor, done))
         if view.status != "draft":
             raise Conflict("this review was abandoned; write dealcoach to start a new one")
         bank = load_bank(view.locale)
@@ -397,7 +397,7 @@ class TeamsBot:
             step = revisit_step(bank, view.answers, bank.questions[qids[0]].round, people)
         if step is None:
             done = await self.reviews.complete(actor, review_id, _key(review_id, nonce))
-            return Reply(card=self._advice(done))
+            return Reply(card=await self._completed(actor, done))
         return Reply(card=self._step_card(view, step, people=people))
 
     async def share(self, actor: Actor, locale: str, review_id: int) -> str:
@@ -461,6 +461,18 @@ class TeamsBot:
         # With a CRM, the first step offers its deals (issue 17).
         return crm_link.decorate_step(card, review_id=str(view.review_id), locale=view.locale,
                                       first_step=bool(rounds) and round_id == rounds[0])
+
+    async def _completed(self, actor: Actor, done: Any) -> dict[str, Any]:
+        """The advice of a review just completed, with the manager's notes on the deal's
+        earlier reviews under it when there are any (issue 16)."""
+        card = self._advice(done)
+        if done.created:
+            notes = await self.services.async_coaching.earlier_notes(actor, done.review_id)
+            if notes:
+                card["body"].extend(
+                    coaching.earlier_notes_items(done.locale, done.review_id, notes)
+                )
+        return card
 
     def _advice(self, done: Any, outcome: str | None = None) -> dict[str, Any]:
         rendered = render_advice(done.advice, "teams")

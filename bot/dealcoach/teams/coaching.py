@@ -88,6 +88,21 @@ def answers_md(review: ManagedReview) -> str:
     return "\n".join(lines)
 
 
+def earlier_notes_items(locale: str, review_id: int, notes: Any) -> list[dict[str, Any]]:
+    """Under the advice of the rep's next review of a deal: the manager's notes on its
+    earlier reviews (issue 16), with *Open review* for the whole thread."""
+    return [
+        cards.text(ct(locale, "earlier_notes_intro"), weight="Bolder", separator=True),
+        cards.text(thread_text(notes, locale, escape_teams, quote=_quote)),
+        {
+            "type": "ActionSet",
+            "actions": [
+                cards.execute(ct(locale, "open_review"), VERB_OPEN, {"review_id": str(review_id)})
+            ],
+        },
+    ]
+
+
 def review_card(review: ManagedReview) -> dict[str, Any]:
     locale = review.locale
     date = when(review.completed_at)

@@ -191,3 +191,37 @@ def test_the_teams_digest_card_carries_the_charts_with_alt_text(locale: str) -> 
     assert images[0]["altText"].startswith(text(locale, "chart_alt").split(":")[0])
     assert ct(locale, "chart_mix_alt").split(":")[0] in images[0]["altText"]
     assert len(str(card)) < 28_000  # Teams refuses cards much larger than this
+
+
+def test_the_next_review_of_a_coached_deal_shows_the_notes_under_its_advice(
+    live: Any, connector: ConnectorStub, migrated_url: str
+) -> None:
+    from tests.teams.test_review_http import BASE, run_review
+
+    from dealcoach.services.coaching import CoachingService
+    from dealcoach.store import Store
+
+    from ..seed import actor
+
+    seeded = seed_team(migrated_url, platform="teams", workspace=TENANT, ids=IDS)
+    store = Store(migrated_url)
+    try:
+        CoachingService(store).add_note(
+            actor(IDS[MANAGER], platform="teams", workspace=TENANT),
+            seeded.review_id,
+            "Ask Dana what the CFO needs before Friday",
+        )
+    finally:
+        store.dispose()
+    rob = _person(live, connector, REP, "Rob", "en")
+    advice, _ = run_review(rob, BASE)  # "review Acme renewal": the coached deal
+    assert_valid_card(advice)
+    text = card_text(advice)
+    assert ct("en", "earlier_notes_intro") in text and "what the CFO needs" in text
+    opened = find_action(advice, coaching.VERB_OPEN)
+    assert int(opened["data"]["review_id"]) != seeded.review_id
+
+    otto = _person(live, connector, OTHER_REP, "Otto", "en")
+    other, _ = run_review(otto, BASE)  # Acme renewal is Otto's own, never coached deal
+    assert "what the CFO needs" not in card_text(other)
+    assert ct("en", "earlier_notes_intro") not in card_text(other)

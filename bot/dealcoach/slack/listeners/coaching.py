@@ -383,6 +383,42 @@ async def post_note(client: AsyncWebClient, delivery: NoteDelivery) -> None:
     )
 
 
+def earlier_notes_message(locale: str, review_id: int, notes: Any) -> tuple[list[JSON], str]:
+    """The manager's notes on the deal's earlier reviews, sent right after the advice of the
+    rep's next review of it (issue 16), with *Open review* for the whole thread."""
+    intro = ct(locale, "earlier_notes_intro")
+    thread = thread_text(notes, locale, escape_slack)
+    blocks: list[JSON] = [
+        _section(limits.clip(f"*{intro}*\n{thread}", limits.SECTION_TEXT)),
+        {
+            "type": "actions",
+            "block_id": "coaching_earlier",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ACTION_OPEN_REVIEW,
+                    "value": str(review_id),
+                    "text": modal.plain(ct(locale, "open_review"), limits.BUTTON_TEXT),
+                }
+            ],
+        },
+    ]
+    return blocks, intro
+
+
+async def post_earlier_notes(
+    client: AsyncWebClient, deps: Any, actor: Any, review_id: int, locale: str
+) -> None:
+    """After a completed review's advice: the coaching its deal got before, if any."""
+    notes = await _service(deps).earlier_notes(actor, review_id)
+    if not notes:
+        return
+    blocks, text = earlier_notes_message(locale, review_id, notes)
+    await client.chat_postMessage(
+        channel=actor.user_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+    )
+
+
 def reply_view(locale: str, note_id: int) -> JSON:
     return {
         "type": "modal",

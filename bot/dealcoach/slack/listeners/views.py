@@ -28,6 +28,7 @@ from dealcoach.slack.advice import post_advice
 from dealcoach.slack.context import request_age, require_deps, slack_locale, valid_review_id
 from dealcoach.slack.flow import field_errors, full_actor, make_actor, round_of, view_for
 from dealcoach.slack.home import refresh_home
+from dealcoach.slack.listeners.coaching import post_earlier_notes
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -118,6 +119,8 @@ async def on_review_step(
         reply = reply_or_none
     if reply.completed is not None and reply.completed.created:
         await post_advice(client, deps, actor, reply.completed)
+        # The manager's notes on this deal's earlier reviews follow the advice (issue 16).
+        await post_earlier_notes(client, deps, actor, reply.completed.review_id, reply.locale)
         # The Home tab lists the new review: refreshed now only for someone who looked at it
         # lately (it is rebuilt whenever it is opened).
         if deps.home_recently_opened(actor.workspace_id, actor.user_id):
