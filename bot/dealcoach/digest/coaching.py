@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import jinja2
 
+from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import Flavor, tidy
 from dealcoach.digest.render import _env, digest_dir
 from dealcoach.errors import ContentError
-from dealcoach.services.coaching import NoteView, Prep, ct
+from dealcoach.services.coaching import ManagedReview, NoteView, Prep, ct
 
 PART_BREAK = "@@"
 
@@ -95,3 +97,28 @@ def thread_text(
             lines.append(quote(escape(reply.body)))
         lines.append("")
     return "\n".join(lines).strip()
+
+
+def answer_lines(review: ManagedReview) -> list[tuple[str, str]]:
+    """A completed review's answers as (question label, answer as shown) in the review's
+    language, options by their label, whole amounts without ".0": the same lines for Slack's
+    review view and Teams' review card, each adapter escaping them its own way."""
+    bank = load_bank(review.review_locale)
+    lines: list[tuple[str, str]] = []
+    for qid, value in review.answers.items():
+        question = bank.questions.get(qid)
+        if question is None or value in (None, "", []):
+            continue
+        values = value if isinstance(value, list) else [value]
+        lines.append((question.label, ", ".join(_shown(bank, qid, v) for v in values)))
+    return lines
+
+
+def _shown(bank: Any, qid: str, value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    try:
+        return str(bank.option_label(qid, value))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return str(value)
+

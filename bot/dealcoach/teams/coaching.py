@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dealcoach.coach.advice import render_advice
-from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_teams
-from dealcoach.digest.coaching import render_prep, thread_text, when
+from dealcoach.digest.coaching import answer_lines, render_prep, thread_text, when
 from dealcoach.errors import DeliveryError, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.coaching import (
@@ -71,21 +70,9 @@ def open_review_actions(rendered_extra: Mapping[str, Any]) -> list[dict[str, Any
 
 
 def answers_md(review: ManagedReview) -> str:
-    bank = load_bank(review.review_locale)
-    lines: list[str] = []
-    for qid, value in review.answers.items():
-        question = bank.questions.get(qid)
-        if question is None or value in (None, "", []):
-            continue
-        values = value if isinstance(value, list) else [value]
-        shown = []
-        for v in values:
-            try:
-                shown.append(str(bank.option_label(qid, v)))
-            except (KeyError, ValueError, TypeError, AttributeError):
-                shown.append(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-        lines.append(f"- {escape_teams(question.label)}: {escape_teams(', '.join(shown))}")
-    return "\n".join(lines)
+    return "\n".join(
+        f"- {escape_teams(label)}: {escape_teams(shown)}" for label, shown in answer_lines(review)
+    )
 
 
 def earlier_notes_items(locale: str, review_id: int, notes: Any) -> list[dict[str, Any]]:

@@ -23,9 +23,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_slack
-from dealcoach.digest.coaching import render_prep, thread_text, when
+from dealcoach.digest.coaching import answer_lines, render_prep, thread_text, when
 from dealcoach.digest.render import ACTION_OPEN_REVIEW
 from dealcoach.errors import NotFound
 from dealcoach.services.coaching import (
@@ -113,27 +112,9 @@ def _title(locale: str, key: str) -> JSON:
 
 
 def answers_text(review: ManagedReview) -> str:
-    bank = load_bank(review.review_locale)
-    lines: list[str] = []
-    for qid, value in review.answers.items():
-        question = bank.questions.get(qid)
-        if question is None or value in (None, "", []):
-            continue
-        if isinstance(value, list):
-            shown = ", ".join(_option(bank, qid, v) for v in value)
-        elif isinstance(value, float) and value.is_integer():
-            shown = str(int(value))
-        else:
-            shown = _option(bank, qid, value)
-        lines.append(f"• {escape_slack(question.label)}: {escape_slack(shown)}")
-    return "\n".join(lines)
-
-
-def _option(bank: Any, qid: str, value: object) -> str:
-    try:
-        return str(bank.option_label(qid, value))
-    except (KeyError, ValueError, TypeError, AttributeError):
-        return str(value)
+    return "\n".join(
+        f"• {escape_slack(label)}: {escape_slack(shown)}" for label, shown in answer_lines(review)
+    )
 
 
 def review_view(review: ManagedReview, team_id: str | None) -> JSON:
