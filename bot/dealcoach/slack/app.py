@@ -11,6 +11,7 @@ review id when there is one) and logs the rest.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -35,6 +36,8 @@ log = logging.getLogger("dealcoach.slack")
 # Seconds the Web API client waits for one HTTP answer. Long enough for a slow Slack, short
 # enough that a hung call fails (and is reported) instead of piling up.
 WEB_API_TIMEOUT = 10
+# Longer than the 10 ms at which Bolt's asyncio runner polls for an ack (see handle_error).
+ACK_POLL_GRACE_SECONDS = 0.03
 
 
 def make_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -138,6 +141,13 @@ async def handle_error(
     if not verify.is_verified(context):
         log.warning("slack request refused before verification: %s", type(error).__name__)
         return BoltResponse(status=401, body={"error": "invalid request"})
+    if response is None:
+        # The listener acknowledged, then raised. Bolt's asyncio runner sets `ack.response`
+        # back to None right after this handler returns, while its request coroutine polls
+        # `ack.response` every 10 ms: a listener that fails fast (a refusal such as "already
+        # shared") lost that race and Slack got a 404 after 3 s. Yielding longer than one
+        # poll lets the request coroutine (its timer is due first) send the ack before that.
+        await asyncio.sleep(ACK_POLL_GRACE_SECONDS)
     deps = deps_of(context)
     locale = context.get("dealcoach_locale") or (deps.settings.dealcoach_lang if deps else "en")
     review_id = context.get("dealcoach_review_id") or review_id_in(body)
