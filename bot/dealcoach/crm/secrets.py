@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 from typing import Any
@@ -23,11 +24,10 @@ def _fernet(secret_key: str) -> Any:
     raw = secret_key.strip()
     if len(raw) < 16:
         raise ConfigError("DEALCOACH_SECRET_KEY is too short (at least 16 characters)")
-    try:
+    # A generated Fernet key is used as it is; anything else is a passphrase, hashed to a key.
+    with contextlib.suppress(binascii.Error, ValueError):
         if len(base64.urlsafe_b64decode(raw.encode())) == 32:
             return Fernet(raw.encode())
-    except (binascii.Error, ValueError):
-        pass
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw.encode()).digest()))
 
 
