@@ -15,8 +15,8 @@ from dealcoach.services.coaching import AsyncCoachingService, CoachingService
 from dealcoach.services.conversations import AsyncConversationService
 from dealcoach.services.digests import AsyncDigestService, DigestService
 from dealcoach.services.people import AsyncPeopleService, PeopleService
+from dealcoach.services.reporting import AsyncReportingService, ReportingService
 from dealcoach.services.reviews import AsyncReviewService, ReviewService
-from dealcoach.services.teams import AsyncTeamService, TeamService
 from dealcoach.store.engine import current_revision, head_revision, is_sqlite, migrate
 from dealcoach.store.uow import AsyncStore, Store
 
@@ -51,12 +51,12 @@ class Services:
     # Managers: who reports to whom (admins: DEALCOACH_ADMINS and workspace admins) and the
     # digests (on demand, previews, App Home data, pausing reminders).
     @cached_property
-    def teams(self) -> TeamService:
-        return TeamService(self.store, admins=self.settings.dealcoach_admins)
+    def reporting(self) -> ReportingService:
+        return ReportingService(self.store, admins=self.settings.dealcoach_admins)
 
     @cached_property
-    def async_teams(self) -> AsyncTeamService:
-        return AsyncTeamService(self.async_store, admins=self.settings.dealcoach_admins)
+    def async_reporting(self) -> AsyncReportingService:
+        return AsyncReportingService(self.async_store, admins=self.settings.dealcoach_admins)
 
     @cached_property
     def digests(self) -> DigestService:

@@ -573,7 +573,7 @@ _WORKSPACE_HELP = "Slack team / Teams tenant id (default: the only workspace kno
 @click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
 def team_add_command(manager_id: str, member_ids: tuple[str, ...], workspace: str | None) -> None:
     """Make MEMBER(s) report to MANAGER (moving them from an earlier manager)."""
-    from dealcoach.services.teams import cli_add
+    from dealcoach.services.reporting import cli_add
 
     change = _digest_store_run(cli_add, workspace, manager_id, list(member_ids))
     manager = change.manager.user_id if change.manager else manager_id
@@ -590,7 +590,7 @@ def team_add_command(manager_id: str, member_ids: tuple[str, ...], workspace: st
 @click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
 def team_remove_command(member_ids: tuple[str, ...], workspace: str | None) -> None:
     """Take MEMBER(s) out of their team."""
-    from dealcoach.services.teams import cli_remove
+    from dealcoach.services.reporting import cli_remove
 
     change = _digest_store_run(cli_remove, workspace, list(member_ids))
     for member in change.removed:
@@ -603,7 +603,7 @@ def team_remove_command(member_ids: tuple[str, ...], workspace: str | None) -> N
 @click.option("--workspace", metavar="ID", help=_WORKSPACE_HELP)
 def team_list_command(workspace: str | None) -> None:
     """Print each manager and their members."""
-    from dealcoach.services.teams import cli_list
+    from dealcoach.services.reporting import cli_list
 
     ws, teams = _digest_store_run(cli_list, workspace)
     if not teams:

@@ -75,8 +75,8 @@ def seed_team(
                     person.locale = locale
                 people[uid] = person
             uow.flush()
-            uow.teams.assign(people[MANAGER], people[REP])
-            uow.teams.assign(people[OTHER_MANAGER], people[OTHER_REP])
+            uow.reporting.assign(people[MANAGER], people[REP])
+            uow.reporting.assign(people[OTHER_MANAGER], people[OTHER_REP])
             uow.commit()
         return Seeded(first, 0, other)
     finally:

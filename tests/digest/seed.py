@@ -73,7 +73,7 @@ def review(
 
 def team(uow: UnitOfWork, manager: Person, *members: Person) -> None:
     for m in members:
-        uow.teams.assign(manager, m)
+        uow.reporting.assign(manager, m)
     uow.flush()
 
 

@@ -13,7 +13,7 @@ from dealcoach.digest.nudges import NudgeModel, RenderedNudge, send_nudges
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.digests import DigestService
-from dealcoach.services.teams import NotAllowed, TeamService, cli_add, cli_list
+from dealcoach.services.reporting import NotAllowed, ReportingService, cli_add, cli_list
 from dealcoach.store import Store
 
 from .seed import person, review, team, two_teams
@@ -25,7 +25,7 @@ MANAGER = Actor(platform="slack", workspace_id="T1", user_id="UM1")
 
 
 def test_a_workspace_admin_builds_teams_and_moves_a_rep(store: Store) -> None:
-    service = TeamService(store)
+    service = ReportingService(store)
     change = service.add(ADMIN, "UM1", ["UA", "UB"])
     assert [m.user_id for m in change.added] == ["UA", "UB"]
     moved = service.add(ADMIN, "UM2", ["UB"])  # a rep has at most one manager
@@ -41,13 +41,13 @@ def test_a_workspace_admin_builds_teams_and_moves_a_rep(store: Store) -> None:
 
 
 def test_ids_in_dealcoach_admins_may_manage_teams(store: Store) -> None:
-    TeamService(store, admins=["UOPS"]).add(OPS, "UM1", ["UA"])
-    assert TeamService(store).list(MANAGER).members[0].user_id == "UA"
+    ReportingService(store, admins=["UOPS"]).add(OPS, "UM1", ["UA"])
+    assert ReportingService(store).list(MANAGER).members[0].user_id == "UA"
 
 
 @pytest.mark.parametrize("action", ["add", "remove"])
 def test_everyone_else_is_refused_team_changes(store: Store, action: str) -> None:
-    service = TeamService(store, admins=["UOPS"])
+    service = ReportingService(store, admins=["UOPS"])
     service.add(ADMIN, "UM1", ["UA"])
     for actor in (REP, MANAGER):
         with pytest.raises(NotAllowed) as refused:
@@ -57,17 +57,17 @@ def test_everyone_else_is_refused_team_changes(store: Store, action: str) -> Non
                 service.remove(actor, ["UA"])
         assert refused.value.key == "refused_admin"
         assert "admins" in str(refused.value)
-    assert TeamService(store).list(MANAGER).members[0].user_id == "UA"  # unchanged
+    assert ReportingService(store).list(MANAGER).members[0].user_id == "UA"  # unchanged
 
 
 def test_nobody_manages_themselves(store: Store) -> None:
     with pytest.raises(NotAllowed) as refused:
-        TeamService(store).add(ADMIN, "UM1", ["UM1"])
+        ReportingService(store).add(ADMIN, "UM1", ["UM1"])
     assert refused.value.key == "refused_self"
 
 
 def test_non_admins_see_only_their_own_team_and_manager(store: Store) -> None:
-    service = TeamService(store)
+    service = ReportingService(store)
     service.add(ADMIN, "UM1", ["UA", "UB"])
     service.add(ADMIN, "UM2", ["UC"])
     mine = service.list(MANAGER)
@@ -207,4 +207,4 @@ def test_team_membership_does_not_leak_into_someone_elses_team(store: Store) -> 
         team(uow, m, a)
         uow.commit()
     with pytest.raises(Forbidden):
-        TeamService(store).add(REP, "UA", ["UM"])
+        ReportingService(store).add(REP, "UA", ["UM"])

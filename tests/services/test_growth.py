@@ -34,7 +34,7 @@ def _count(store: Store, model: type, **where: object) -> int:
 
 def _assign(store: Store, manager: Actor, member: Actor) -> None:
     with store.unit_of_work() as uow:
-        uow.teams.assign(resolve_person(uow, manager), resolve_person(uow, member))
+        uow.reporting.assign(resolve_person(uow, manager), resolve_person(uow, member))
         uow.commit()
 
 

@@ -20,7 +20,7 @@ def _assign(store: Store, manager: Actor, member: Actor) -> None:
     with store.unit_of_work() as uow:
         boss = resolve_person(uow, manager)
         rep = resolve_person(uow, member)
-        uow.teams.assign(boss, rep)
+        uow.reporting.assign(boss, rep)
         uow.commit()
 
 

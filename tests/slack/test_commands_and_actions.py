@@ -137,7 +137,7 @@ def test_share_with_a_manager_posts_the_advice_to_them(
         ws = uow.workspaces.find("slack", "T0ACME")  # type: ignore[attr-defined]
         member = uow.people.get_or_create(ws, USER)  # type: ignore[attr-defined]
         manager = uow.people.get_or_create(ws, "U0MANAGER")  # type: ignore[attr-defined]
-        uow.teams.assign(manager, member)  # type: ignore[attr-defined]
+        uow.reporting.assign(manager, member)  # type: ignore[attr-defined]
 
     services = make_services(settings)
     services.store.run(assign)

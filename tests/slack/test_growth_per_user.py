@@ -86,7 +86,7 @@ def _with_manager(settings: Settings) -> None:
         ws = uow.workspaces.find("slack", "T0ACME")
         member = uow.people.get_or_create(ws, USER)
         manager = uow.people.get_or_create(ws, "U0MANAGER")
-        uow.teams.assign(manager, member)
+        uow.reporting.assign(manager, member)
 
     services = make_services(settings)
     try:

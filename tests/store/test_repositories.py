@@ -200,23 +200,23 @@ def test_a_persons_reviews_are_listed_newest_first(store: Store) -> None:
 def test_a_member_has_at_most_one_manager(store: Store) -> None:
     with store.unit_of_work() as uow:
         boss, other_boss, rep, rep2 = (make_person(uow, u) for u in ("M1", "M2", "R1", "R2"))
-        assert uow.teams.assign(boss, rep) is None
-        assert uow.teams.assign(boss, rep2) is None
-        assert uow.teams.assign(other_boss, rep) == boss.id  # moved
+        assert uow.reporting.assign(boss, rep) is None
+        assert uow.reporting.assign(boss, rep2) is None
+        assert uow.reporting.assign(other_boss, rep) == boss.id  # moved
         uow.commit()
-        assert [p.user_id for p in uow.teams.members(boss.id)] == ["R2"]
-        assert [p.user_id for p in uow.teams.members(other_boss.id)] == ["R1"]
-        manager = uow.teams.manager_of(rep.id)
+        assert [p.user_id for p in uow.reporting.members(boss.id)] == ["R2"]
+        assert [p.user_id for p in uow.reporting.members(other_boss.id)] == ["R1"]
+        manager = uow.reporting.manager_of(rep.id)
         assert manager is not None and manager.user_id == "M2"
-        assert {p.user_id for p in uow.teams.managers()} == {"M1", "M2"}
-        pairs = uow.teams.memberships(boss.workspace_id)
+        assert {p.user_id for p in uow.reporting.managers()} == {"M1", "M2"}
+        pairs = uow.reporting.memberships(boss.workspace_id)
         assert [(m.user_id, r.user_id) for m, r in pairs] == [("M1", "R2"), ("M2", "R1")]
-        assert uow.teams.remove(rep, manager=boss) is False
-        assert uow.teams.remove(rep) is True
+        assert uow.reporting.remove(rep, manager=boss) is False
+        assert uow.reporting.remove(rep) is True
         uow.commit()
-        assert uow.teams.members(other_boss.id) == []
+        assert uow.reporting.members(other_boss.id) == []
         with pytest.raises(ValueError):
-            uow.teams.assign(rep, rep)
+            uow.reporting.assign(rep, rep)
 
 
 def test_export_streams_completed_reviews_with_answers_in_batches(store: Store) -> None:
@@ -254,7 +254,7 @@ def test_forgetting_a_user_deletes_their_reviews_and_answers_only(store: Store) 
         _complete(store, rid, f"k{rid}")
     with store.unit_of_work() as uow:
         boss = make_person(uow, "M1")
-        uow.teams.assign(boss, make_person(uow, "U1"))
+        uow.reporting.assign(boss, make_person(uow, "U1"))
         uow.digest_runs.claim(boss.id, "2026-W47")
         uow.commit()
     with store.unit_of_work() as uow:
@@ -267,7 +267,7 @@ def test_forgetting_a_user_deletes_their_reviews_and_answers_only(store: Store) 
         assert remaining == [theirs]
         assert uow.session.scalar(select(func.count()).select_from(Answer)) == 2
         assert uow.session.scalar(select(func.count()).select_from(Assessment)) == 1
-        assert uow.teams.members(make_person(uow, "M1").id) == []
+        assert uow.reporting.members(make_person(uow, "M1").id) == []
 
 
 def test_prune_deletes_only_old_drafts(store: Store) -> None:

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from dealcoach.errors import InputError, NotFound
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import resolve_person
-from dealcoach.services.teams import (
+from dealcoach.services.reporting import (
     NotAllowed,
     add_members,
     cli_add,
     cli_list,
     cli_remove,
 )
+from dealcoach.services.reviews import resolve_person
 from dealcoach.store import Store
 from dealcoach.store.models import Person, TeamMembership
 

@@ -226,7 +226,7 @@ def test_a_stored_reference_off_the_allow_list_is_never_sent_to(
 ) -> None:
     """A reference stored before the checks existed cannot redirect a rep's Share."""
     from dealcoach.services.people import PeopleService
-    from dealcoach.services.teams import cli_add
+    from dealcoach.services.reporting import cli_add
 
     live = serve()
     rita = TeamsUser(live.url, connector)

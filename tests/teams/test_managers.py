@@ -271,7 +271,7 @@ def _mark_and_rita(
     teams_review(rita, "Acme renewal")
     store = Store(url)
     try:
-        from dealcoach.services.teams import cli_add
+        from dealcoach.services.reporting import cli_add
 
         store.run(cli_add, None, "aad-mark", ["aad-rita"])
     finally:
@@ -373,7 +373,7 @@ def test_digest_as_a_rep_shows_only_their_own_reviews(
     teams_review(ray, "Initech pilot")
     store = Store(migrated_url)
     try:
-        from dealcoach.services.teams import cli_add
+        from dealcoach.services.reporting import cli_add
 
         store.run(cli_add, None, "aad-mark", ["aad-ray"])
     finally:

@@ -28,7 +28,7 @@ def _assign(url: str, manager: TeamsUser, member: TeamsUser) -> None:
     with store.unit_of_work() as uow:
         boss = resolve_person(uow, Actor("teams", manager.tenant, manager.aad_id))
         rep = resolve_person(uow, Actor("teams", member.tenant, member.aad_id))
-        uow.teams.assign(boss, rep)
+        uow.reporting.assign(boss, rep)
         uow.commit()
     store.dispose()
 

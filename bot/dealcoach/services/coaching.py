@@ -241,7 +241,7 @@ def _review(uow: UnitOfWork, review_id: int) -> Review:
 def _is_manager_of(uow: UnitOfWork, me: Person | None, member_id: int) -> bool:
     if me is None:
         return False
-    manager = uow.teams.manager_of(member_id)
+    manager = uow.reporting.manager_of(member_id)
     return manager is not None and manager.id == me.id
 
 
@@ -534,7 +534,7 @@ def prep(
 ) -> Prep:
     """`/dealcoach prep @rep` (Slack), `prep @rep` (Teams): the member is named by their id
     in the asker's workspace, or platform-qualified (`teams:<id>`, `slack:U123`)."""
-    from dealcoach.services.teams import resolver
+    from dealcoach.services.reporting import resolver
 
     me = resolve_person(uow, actor, default_locale)
     locale = locale_for(me, actor, default_locale)
@@ -559,7 +559,7 @@ def cli_prep(
     default_locale: str = "en",
 ) -> Prep:
     """`dealcoach prep --manager ID --member ID [--workspace ID]` (ops)."""
-    from dealcoach.services.teams import find_workspace, resolver
+    from dealcoach.services.reporting import find_workspace, resolver
 
     resolve = resolver(uow, lambda: find_workspace(uow, workspace))
     people: list[Person] = []

@@ -580,7 +580,7 @@ def share_review(
         raise _already_shared(actor, review)
     done = _completed_result(uow, review, created=False)
     person = review.person
-    manager = uow.teams.manager_of(person.id)
+    manager = uow.reporting.manager_of(person.id)
     contact = None
     if manager is not None and manager.workspace_id == person.workspace_id:
         workspace = manager.workspace

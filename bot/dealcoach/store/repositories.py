@@ -317,7 +317,7 @@ class PersonRepo(_Repo):
 # --- teams ----------------------------------------------------------------------------------
 
 
-class TeamRepo(_Repo):
+class ReportingRepo(_Repo):
     def assign(self, manager: Person, member: Person) -> int | None:
         """Make `manager` the manager of `member` (a member has at most one manager: an
         earlier manager is replaced). Returns the previous manager's person id, if any.

@@ -51,8 +51,8 @@ from dealcoach.store.repositories import (
     DigestRunRepo,
     NudgeRepo,
     PersonRepo,
+    ReportingRepo,
     ReviewRepo,
-    TeamRepo,
     WorkspaceRepo,
 )
 
@@ -67,7 +67,7 @@ class UnitOfWork:
         self.session = session
         self.workspaces = WorkspaceRepo(session)
         self.people = PersonRepo(session)
-        self.teams = TeamRepo(session)
+        self.reporting = ReportingRepo(session)
         self.deals = DealRepo(session)
         self.reviews = ReviewRepo(session)
         self.digest_runs = DigestRunRepo(session)

@@ -21,7 +21,7 @@ from dealcoach.coach.markup import escape_teams
 from dealcoach.digest.render import text as dtext
 from dealcoach.errors import InputError
 from dealcoach.services.actors import Actor
-from dealcoach.services.teams import Member, NotAllowed, TeamChange, TeamListing
+from dealcoach.services.reporting import Member, NotAllowed, TeamChange, TeamListing
 from dealcoach.teams import commands
 from dealcoach.teams.digest_cards import digest_card, teams_wording
 from dealcoach.teams.strings import t
@@ -76,7 +76,7 @@ class ManagerCommands:
 
     async def team(self, actor: Actor, locale: str, command: commands.Command) -> str:
         verb = command.arg
-        teams = self.services.async_teams
+        teams = self.services.async_reporting
         try:
             if verb in _LIST and not command.args:
                 return _listing(await teams.list(actor), locale)

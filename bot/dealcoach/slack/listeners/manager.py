@@ -25,7 +25,7 @@ from dealcoach.coach.markup import escape_slack
 from dealcoach.digest.render import text as dtext
 from dealcoach.errors import InputError
 from dealcoach.services.digests import AsyncDigestService
-from dealcoach.services.teams import AsyncTeamService, Member, NotAllowed, TeamChange
+from dealcoach.services.reporting import AsyncReportingService, Member, NotAllowed, TeamChange
 from dealcoach.slack import limits, modal
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.flow import full_actor, view_for
@@ -78,8 +78,8 @@ def parse_users(words: list[str]) -> tuple[list[str], list[str]]:
     return ids, bad
 
 
-def _teams(deps: Any) -> AsyncTeamService:
-    service: AsyncTeamService = deps.services.async_teams  # shared (bootstrap.Services)
+def _teams(deps: Any) -> AsyncReportingService:
+    service: AsyncReportingService = deps.services.async_reporting  # shared (bootstrap.Services)
     return service
 
 

@@ -171,7 +171,7 @@ def _assign(
         uow.flush()
         if member.id == manager.id:
             raise NotAllowed("refused_self", f"{uid} cannot manage themselves")
-        previous_id = uow.teams.assign(manager, member)
+        previous_id = uow.reporting.assign(manager, member)
         if previous_id is not None:
             previous = uow.people.get(previous_id)
             if previous is not None:
@@ -187,7 +187,7 @@ def _assign(
 def _settle_role(uow: UnitOfWork, person: Person) -> None:
     """A manager left without reps is a rep again (admins keep their role)."""
     uow.flush()
-    if person.role == "manager" and not uow.teams.member_ids(person.id):
+    if person.role == "manager" and not uow.reporting.member_ids(person.id):
         uow.people.set_role(person, "rep")
 
 
@@ -200,11 +200,11 @@ def _remove(uow: UnitOfWork, resolve: Resolver, member_ids: Sequence[str]) -> Te
     for uid in dict.fromkeys(ids):
         workspace, user_id = resolve(uid)
         person = uow.people.find(workspace.id, user_id)
-        manager = uow.teams.manager_of(person.id) if person is not None else None
+        manager = uow.reporting.manager_of(person.id) if person is not None else None
         if person is None or manager is None:
             missing.append(Member(uid, person.display_name or uid if person else uid))
             continue
-        uow.teams.remove(person)
+        uow.reporting.remove(person)
         removed.append(_member(person))
         _settle_role(uow, manager)
     return TeamChange(manager=None, removed=tuple(removed), not_member=tuple(missing))
@@ -212,7 +212,7 @@ def _remove(uow: UnitOfWork, resolve: Resolver, member_ids: Sequence[str]) -> Te
 
 def _teams(uow: UnitOfWork, workspace: Workspace) -> tuple[Team, ...]:
     grouped: dict[int, tuple[Person, list[Person]]] = {}
-    for manager, member in uow.teams.memberships(workspace.id):
+    for manager, member in uow.reporting.memberships(workspace.id):
         grouped.setdefault(manager.id, (manager, []))[1].append(member)
     return tuple(
         Team(manager=_member(m), members=tuple(_member(p) for p in members))
@@ -245,8 +245,8 @@ def remove_members(
 
 def list_teams(uow: UnitOfWork, actor: Actor, admins: Collection[str]) -> TeamListing:
     me = resolve_person(uow, actor)
-    manager = uow.teams.manager_of(me.id)
-    own = tuple(_member(p) for p in uow.teams.members(me.id))
+    manager = uow.reporting.manager_of(me.id)
+    own = tuple(_member(p) for p in uow.reporting.members(me.id))
     admin = is_admin(actor, admins)
     return TeamListing(
         is_admin=admin,
@@ -300,7 +300,7 @@ def cli_list(uow: UnitOfWork, workspace: str | None) -> tuple[str, tuple[Team, .
 # --- the services ---------------------------------------------------------------------------
 
 
-class TeamService:
+class ReportingService:
     def __init__(self, store: Store, *, admins: Collection[str] = ()) -> None:
         self.store = store
         self.admins = frozenset(admins)
@@ -315,7 +315,7 @@ class TeamService:
         return self.store.run(list_teams, actor, self.admins)
 
 
-class AsyncTeamService:
+class AsyncReportingService:
     def __init__(self, store: AsyncStore, *, admins: Collection[str] = ()) -> None:
         self.store = store
         self.admins = frozenset(admins)
