@@ -90,7 +90,9 @@ def test_one_slack_answer_crosses_few_files(
 
 
 def test_one_teams_submit_crosses_few_files(migrated_url: str) -> None:
-    pytest.importorskip("microsoft_agents.hosting.fastapi", reason="needs the dealcoach[teams] extra")
+    pytest.importorskip(
+        "microsoft_agents.hosting.fastapi", reason="needs the dealcoach[teams] extra"
+    )
     from tests.teams.conftest import make_settings
     from tests.teams.connector_stub import ConnectorStub
     from tests.teams.harness import TeamsUser
