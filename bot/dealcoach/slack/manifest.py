@@ -10,17 +10,18 @@ as DMs), `im:write` (open the DM before the first message), `users:read` (time z
 locale for digests and language), `team:read` (the workspace name in digests), `files:write`
 (the 8-week trend chart uploaded into the digest's thread). No email
 scope: people are keyed by Slack user id.
+
+What counts as a usable public URL is shared with the Teams package: `dealcoach.public_url`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from dealcoach.errors import InputError
+from dealcoach.public_url import validate_public_url
 
 APP_NAME = "dealcoach"
 SLASH_COMMAND = "/dealcoach"
@@ -28,7 +29,6 @@ EVENTS_PATH = "/slack/events"
 OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "team:read", "files:write")
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "tokens_revoked")
-EXAMPLE_URL = "https://dealcoach.example.com"
 
 _DESCRIPTION = "A sales coach for deal reviews: business fit, personal agendas, win-win."
 _LONG_DESCRIPTION = (
@@ -40,35 +40,6 @@ _LONG_DESCRIPTION = (
     "team's deals. Type /dealcoach help to see every command."
 )
 _USAGE_HINT = "[deal name] | history | lang en|nl | help"
-_LOCAL_HOSTS = {"localhost"}
-
-
-def validate_public_url(url: str) -> str:
-    """The app's public base URL without a trailing slash; https:// unless it is local."""
-    text = url.strip()
-    parts = urlsplit(text)
-    host = parts.hostname or ""
-    problem = None
-    if not parts.scheme or not host or any(c.isspace() for c in text):
-        problem = "is not an absolute URL"
-    elif parts.scheme not in {"https", "http"}:
-        problem = "must start with https://"
-    elif parts.scheme == "http" and not _is_local(host):
-        problem = "must use https:// (plain http:// only for localhost)"
-    elif parts.query or parts.fragment:
-        problem = "must not carry a query or fragment"
-    if problem:
-        raise InputError(f"public URL {url!r} {problem}, e.g. {EXAMPLE_URL}")
-    return text.rstrip("/")
-
-
-def _is_local(host: str) -> bool:
-    if host in _LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def build_manifest(public_url: str | None, *, socket_mode: bool = False) -> dict[str, Any]:

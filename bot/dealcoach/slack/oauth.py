@@ -46,7 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dealcoach.config import Settings
 from dealcoach.errors import ConfigError, DeliveryError
-from dealcoach.slack.manifest import BOT_SCOPES, OAUTH_REDIRECT_PATH, validate_public_url
+from dealcoach.public_url import validate_public_url
+from dealcoach.slack.manifest import BOT_SCOPES, OAUTH_REDIRECT_PATH
 from dealcoach.store import models
 
 log = logging.getLogger("dealcoach.slack.oauth")

@@ -23,7 +23,7 @@ from typing import Any
 
 from dealcoach import __version__
 from dealcoach.errors import ConfigError
-from dealcoach.slack.manifest import EXAMPLE_URL, validate_public_url
+from dealcoach.public_url import EXAMPLE_URL, validate_public_url
 
 MANIFEST_VERSION = "1.22"
 SCHEMA_URL = (
