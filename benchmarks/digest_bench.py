@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bot"))
 from dealcoach.digest.compose import compose_team_digests, manager_rows  # noqa: E402
 from dealcoach.digest.render import render_digest  # noqa: E402
 from dealcoach.digest.weeks import IsoWeek  # noqa: E402
+from dealcoach.slack.digest_blocks import digest_blocks  # noqa: E402
 from dealcoach.store import Store, migrate  # noqa: E402
 
 WEEK = IsoWeek(2026, 46)
@@ -140,7 +141,7 @@ def _compose_and_render(store: Store) -> tuple[float, float, int, int]:
     compose_s = time.perf_counter() - started
     started = time.perf_counter()
     for digest in composed.values():
-        render_digest(digest)
+        digest_blocks(render_digest(digest))  # Block Kit is built by the Slack adapter now
     render_s = time.perf_counter() - started
     return compose_s, render_s, len(composed), sum(d.total_reviews for d in composed.values())
 

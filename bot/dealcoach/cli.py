@@ -762,7 +762,9 @@ def digest_preview_command(
         settings.dealcoach_default_timezone,
     )
     if blocks:
-        click.echo(json.dumps(result.rendered.blocks, indent=2, ensure_ascii=False))
+        from dealcoach.slack.digest_blocks import digest_blocks
+
+        click.echo(json.dumps(digest_blocks(result.rendered), indent=2, ensure_ascii=False))
     else:
         click.echo(result.rendered.text, nl=False)
 

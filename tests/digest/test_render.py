@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import Block
 
 from dealcoach.digest.compose import compose_team_digests, manager_rows
 from dealcoach.digest.render import render_digest, sparkline
+from dealcoach.slack.digest_blocks import digest_blocks
 from dealcoach.store import Store
 
 from .seed import WEEK, at, person, review, team, two_teams
@@ -32,7 +33,7 @@ def test_every_digest_is_valid_block_kit_in_both_languages(store: Store) -> None
         digests = compose_team_digests(uow, manager_rows(uow), WEEK)
     assert {d.locale for d in digests.values()} == {"en", "nl"}
     for digest in digests.values():
-        validate_message_blocks(render_digest(digest).blocks)
+        validate_message_blocks(digest_blocks(render_digest(digest)))
 
 
 def test_user_text_is_escaped_so_nobody_gets_pinged(store: Store) -> None:
@@ -52,11 +53,11 @@ def test_user_text_is_escaped_so_nobody_gets_pinged(store: Store) -> None:
     with store.unit_of_work() as uow:
         digest = compose_team_digests(uow, manager_rows(uow), WEEK)[m.id]
     rendered = render_digest(digest)
-    raw = json.dumps(rendered.blocks)
+    raw = json.dumps(digest_blocks(rendered))
     assert "<!channel>" not in raw and "<@U0BOSS>" not in raw
     assert "&lt;!channel&gt; &amp; &lt;@U0BOSS&gt;" in raw
     assert "<!channel> & <@U0BOSS>" in rendered.text  # plain text keeps it as typed
-    validate_message_blocks(rendered.blocks)
+    validate_message_blocks(digest_blocks(rendered))
 
 
 def test_a_big_team_still_fits_slacks_limits(store: Store) -> None:
@@ -78,7 +79,7 @@ def test_a_big_team_still_fits_slacks_limits(store: Store) -> None:
     with store.unit_of_work() as uow:
         digest = compose_team_digests(uow, manager_rows(uow), WEEK)[m.id]
     assert len(digest.walk_away) == 150 and len(digest.riskiest) == 5
-    blocks = render_digest(digest).blocks
+    blocks = digest_blocks(render_digest(digest))
     validate_message_blocks(blocks)
     assert "shortened to fit Slack" in json.dumps(blocks)
 

@@ -1,11 +1,13 @@
-"""Digest rendering: `DigestModel` → text, Slack Block Kit, Teams markdown sections.
+"""Digest rendering: `DigestModel` → platform-neutral sections, in three text flavors.
 
 The wording lives in `prompts/<locale>/digest/` (Jinja2 templates, one per section, plus
 `strings.yaml` with the coaching themes and interface lines), rendered in the coach's
-environments (`coach.markup.make_env`): every `{{ value }}` is escaped for the flavor, so a
-deal called `<!channel>` pings nobody. Block Kit output always fits Slack's limits (≤ 50
-blocks, ≤ 3000 characters a text); the 8-week trend is a text sparkline here, and Slack
-also gets it as a chart image (digest/chart.py).
+environments (`coach.markup.make_env`): every `{{ value }}` is escaped for the flavor (plain
+text, Slack mrkdwn, Teams markdown), so a deal called `<!channel>` pings nobody. What a
+message looks like on a platform — Block Kit and Slack's limits (`slack/digest_blocks.py`),
+Adaptive Cards (`teams/digest_cards.py`) — is the adapter's: this module never imports
+one. The 8-week trend is a text sparkline here; the adapters also show it as a chart
+(digest/chart.py).
 """
 
 from __future__ import annotations
@@ -41,10 +43,6 @@ SECTIONS = (
     "mix",
     "trend",
 )
-MESSAGE_BLOCKS = 50
-SECTION_TEXT = 3000
-HEADER_TEXT = 150
-CONTEXT_TEXT = 2000
 SPARKS = "▁▂▃▄▅▆▇█"
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _MONTHS = {
@@ -69,14 +67,27 @@ class RenderedSections:
 
 
 @dataclass(frozen=True)
+class OpenReview:
+    """A deal the digest names, with the review its *Open review* button opens."""
+
+    review_id: int
+    deal_name: str
+    rep_name: str
+    label: str  # the button's text in the manager's language (plain text)
+
+
+@dataclass(frozen=True)
 class RenderedDigest:
-    """What a notifier gets: the plain text, Slack blocks, and sections per flavor."""
+    """What a notifier gets: the plain text, and the sections per chat flavor (`slack`:
+    mrkdwn, `teams`: markdown) for the adapter to lay out; `extra["open_reviews"]`: the
+    reviews a team digest offers to open."""
 
     title: str
     text: str
-    blocks: list[dict[str, Any]]
+    slack: RenderedSections
     teams: RenderedSections
-    extra: dict[str, Any] = field(default_factory=dict)
+    locale: str
+    extra: dict[str, list[OpenReview]] = field(default_factory=dict)
 
 
 # --- wording ----------------------------------------------------------------------------------
@@ -236,45 +247,6 @@ def render_sections(model: DigestModel, flavor: Flavor) -> RenderedSections:
     )
 
 
-def _clip(value: str, limit: int, note: str = "") -> str:
-    if len(value) <= limit:
-        return value
-    suffix = f"… {note}".rstrip()
-    cut = value[: max(limit - len(suffix), 0)]
-    space = cut.rfind("\n")
-    if space > len(cut) * 0.6:
-        cut = cut[:space]
-    cut = re.sub(r"&[a-zA-Z#0-9]{0,6}$", "", cut)
-    cut = re.sub(r"<[^>]*$", "", cut).rstrip()
-    return (cut + suffix)[:limit]
-
-
-def slack_blocks(rendered: RenderedSections, locale: str) -> list[dict[str, Any]]:
-    note = text(locale, "truncated")
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {"type": "plain_text", "text": _clip(rendered.title, HEADER_TEXT) or "-"},
-        }
-    ]
-    for section in rendered.sections:
-        body = f"*{section.title}*\n{section.body}" if section.title else section.body
-        if len(blocks) > 1:
-            blocks.append({"type": "divider"})
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": _clip(body, SECTION_TEXT, note)}}
-        )
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _clip(rendered.footer, CONTEXT_TEXT)}],
-        }
-    )
-    if len(blocks) > MESSAGE_BLOCKS:  # cannot happen with 8 sections; kept as a guarantee
-        blocks = [*blocks[: MESSAGE_BLOCKS - 1], blocks[-1]]
-    return blocks
-
-
 def plain_text(rendered: RenderedSections) -> str:
     parts = [rendered.title, "=" * min(len(rendered.title), 72)]
     for section in rendered.sections:
@@ -287,18 +259,7 @@ def plain_text(rendered: RenderedSections) -> str:
 
 
 # *Open review* on a team digest (issue 16): a button per listed deal, the rep's manager only.
-ACTION_OPEN_REVIEW = "coaching_open_review"
 OPEN_REVIEWS_SHOWN = 5
-
-
-@dataclass(frozen=True)
-class OpenReview:
-    """A deal the digest names, with the review its *Open review* button opens."""
-
-    review_id: int
-    deal_name: str
-    rep_name: str
-    label: str  # the button's text in the manager's language (plain text)
 
 
 def open_reviews(model: DigestModel) -> list[OpenReview]:
@@ -322,41 +283,14 @@ def open_reviews(model: DigestModel) -> list[OpenReview]:
     return out[:OPEN_REVIEWS_SHOWN]
 
 
-def _button_text(label: str) -> str:
-    """Plain text on a button: no `<`/`>` at all, so not even a client that parses plain
-    text could read a deal called `<!channel>` as a mention."""
-    return _clip(label.replace("<", "‹").replace(">", "›"), 75) or "-"
-
-
-def open_review_block(reviews: Sequence[OpenReview]) -> dict[str, Any]:
-    """Slack: one actions block, a button per review (value = review id)."""
-    return {
-        "type": "actions",
-        "block_id": "dealcoach_open_reviews",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": f"{ACTION_OPEN_REVIEW}:{n}",
-                "value": str(r.review_id),
-                "text": {"type": "plain_text", "text": _button_text(r.label), "emoji": True},
-            }
-            for n, r in enumerate(reviews)
-        ],
-    }
-
-
 def render_digest(model: DigestModel) -> RenderedDigest:
     """Every rendering a notifier may need, from the manager's locale's templates."""
     plain = render_sections(model, "text")
-    slack = render_sections(model, "slack")
-    blocks = slack_blocks(slack, model.locale)
-    reviews = open_reviews(model)
-    if reviews:  # before the footer, and never past Slack's 50 blocks
-        blocks = [*blocks[:-1][: MESSAGE_BLOCKS - 2], open_review_block(reviews), blocks[-1]]
     return RenderedDigest(
         title=plain.title,
         text=plain_text(plain),
-        blocks=blocks,
+        slack=render_sections(model, "slack"),
         teams=render_sections(model, "teams"),
-        extra={"open_reviews": reviews},
+        locale=model.locale,
+        extra={"open_reviews": open_reviews(model)},
     )

@@ -32,16 +32,19 @@ _PARTIAL_ENTITY = re.compile(r"&[a-zA-Z#0-9]{0,6}$")
 _PARTIAL_LINK = re.compile(r"<[^>]*$")
 
 
-def clip(text: str, limit: int, note: str = "") -> str:
-    """`text` if it fits in `limit` characters, else a shortened copy ending in `… note`."""
+def clip(text: str, limit: int, note: str = "", *, at: str = " ") -> str:
+    """`text` if it fits in `limit` characters, else a shortened copy ending in `… note`.
+
+    The cut goes back to the last `at` (a space: a word; a newline: a whole line, for the
+    digest's lists) when that keeps more than 60% of the room."""
     if len(text) <= limit:
         return text
     suffix = f"… {note}".rstrip() if note else "…"
     room = max(limit - len(suffix), 0)
     cut = text[:room]
-    space = cut.rfind(" ")
-    if space > room * 0.6:
-        cut = cut[:space]
+    boundary = cut.rfind(at)
+    if boundary > room * 0.6:
+        cut = cut[:boundary]
     cut = _PARTIAL_LINK.sub("", _PARTIAL_ENTITY.sub("", cut)).rstrip()
     return (cut + suffix)[:limit]
 

@@ -1,5 +1,7 @@
 """Slack's side of `digest.notifier`: digests and review reminders as DMs.
 
+The messages' Block Kit comes from `slack/digest_blocks.py`; this module only delivers.
+
 `chat.postMessage` with `channel` = the user's id, through the app's retrying
 `AsyncWebClient` (slack_sdk retry handlers: 429 honouring `Retry-After`, 5xx, dropped
 connections). Messages are paced per workspace — at most one every `interval` seconds,
@@ -22,7 +24,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,8 +42,8 @@ from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
 from dealcoach.errors import DeliveryError
 from dealcoach.slack import limits
+from dealcoach.slack.digest_blocks import JSON, digest_blocks, nudge_blocks
 
-ACTION_NUDGE_REVIEW = "nudge_start_review"
 POST_INTERVAL = 1.0
 CHART_TIMEOUT = 30.0  # seconds for the whole three-step upload
 
@@ -74,7 +75,7 @@ class SlackNotifier:
         channel, ts = await self._post(
             manager,
             text=limits.clip(rendered.text, limits.MESSAGE_TEXT - 200),
-            blocks=rendered.blocks,
+            blocks=digest_blocks(rendered),
         )
         if not (chart_helps(digest.history) and channel and ts):
             return None
@@ -133,7 +134,7 @@ class SlackNotifier:
         await self._post(person, text=rendered.text, blocks=nudge_blocks(nudge, rendered))
 
     async def _post(
-        self, person: PersonRef, *, text: str, blocks: list[dict[str, Any]]
+        self, person: PersonRef, *, text: str, blocks: list[JSON]
     ) -> tuple[str | None, str | None]:
         """Post one DM, paced; the (DM channel id, message ts) Slack answered."""
         lock = self._locks.setdefault(person.workspace_id, asyncio.Lock())
@@ -169,44 +170,3 @@ class SlackNotifier:
         assert self._client is not None
         return self._client
 
-
-def nudge_blocks(nudge: NudgeModel, rendered: RenderedNudge) -> list[dict[str, Any]]:
-    """The reminder: its text, a button that starts a review of the stalest deal, a footer."""
-    blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": limits.clip(f"*{rendered.title}*\n{rendered.slack_text}", 3000),
-            },
-        }
-    ]
-    if nudge.deals:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "dealcoach_nudge",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ACTION_NUDGE_REVIEW,
-                        "style": "primary",
-                        "value": nudge.deals[0].deal_name[: limits.BUTTON_VALUE],
-                        "text": {
-                            "type": "plain_text",
-                            "text": limits.clip(rendered.button, limits.BUTTON_TEXT),
-                            "emoji": True,
-                        },
-                    }
-                ],
-            }
-        )
-    blocks.append(
-        {
-            "type": "context",
-            "elements": [
-                {"type": "mrkdwn", "text": limits.clip(rendered.footer, limits.CONTEXT_TEXT)}
-            ],
-        }
-    )
-    return blocks

@@ -25,7 +25,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.markup import escape_slack
 from dealcoach.digest.coaching import answer_lines, render_prep, thread_text, when
-from dealcoach.digest.render import ACTION_OPEN_REVIEW
 from dealcoach.errors import NotFound
 from dealcoach.services.coaching import (
     CoachingRefused,
@@ -38,6 +37,7 @@ from dealcoach.services.coaching import (
 from dealcoach.slack import limits, modal
 from dealcoach.slack.advice import advice_blocks
 from dealcoach.slack.context import require_deps, valid_review_id
+from dealcoach.slack.digest_blocks import ACTION_OPEN_REVIEW
 from dealcoach.slack.flow import full_actor
 
 log = logging.getLogger("dealcoach.slack")

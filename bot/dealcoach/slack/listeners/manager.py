@@ -28,9 +28,9 @@ from dealcoach.services.digests import AsyncDigestService
 from dealcoach.services.reporting import AsyncReportingService, Member, NotAllowed, TeamChange
 from dealcoach.slack import limits, modal
 from dealcoach.slack.context import require_deps, valid_review_id
+from dealcoach.slack.digest_blocks import ACTION_NUDGE_REVIEW, digest_blocks
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.home import ACTION_HOME_RESUME, ACTION_HOME_START
-from dealcoach.slack.notifier import ACTION_NUDGE_REVIEW
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -164,7 +164,7 @@ async def digest_command(deps: Any, actor: Any, locale: str, arg: str, respond: 
     except InputError:
         await respond(text=dtext(locale, "week_invalid"), response_type="ephemeral")
         return
-    blocks = list(result.rendered.blocks)
+    blocks = digest_blocks(result.rendered)
     if result.own_summary:
         note = {
             "type": "context",
