@@ -11,8 +11,9 @@ from sqlalchemy import func, insert, select
 
 from dealcoach.errors import AlreadyShared, Conflict
 from dealcoach.services.actors import Actor
+from dealcoach.services.people import resolve_person
 from dealcoach.services.privacy import prune_drafts
-from dealcoach.services.reviews import MAX_OPEN_DRAFTS, ReviewService, resolve_person
+from dealcoach.services.reviews import MAX_OPEN_DRAFTS, ReviewService
 from dealcoach.store import Store
 from dealcoach.store.models import Deal, Review, slack_oauth_states
 

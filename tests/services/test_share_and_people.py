@@ -7,8 +7,8 @@ import pytest
 
 from dealcoach.errors import Conflict, Forbidden, NotFound
 from dealcoach.services.actors import Actor
-from dealcoach.services.people import AsyncPeopleService, PeopleService
-from dealcoach.services.reviews import AsyncReviewService, ReviewService, resolve_person
+from dealcoach.services.people import AsyncPeopleService, PeopleService, resolve_person
+from dealcoach.services.reviews import AsyncReviewService, ReviewService
 from dealcoach.store import AsyncStore, Store
 
 from .conftest import ANN, BOB, answer_all

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dealcoach.errors import InputError, NotFound
 from dealcoach.services.actors import Actor
+from dealcoach.services.people import resolve_person
 from dealcoach.services.reporting import (
     NotAllowed,
     add_members,
@@ -18,7 +19,6 @@ from dealcoach.services.reporting import (
     cli_list,
     cli_remove,
 )
-from dealcoach.services.reviews import resolve_person
 from dealcoach.store import Store
 from dealcoach.store.models import Person, TeamMembership
 

@@ -17,7 +17,7 @@ from tests.teams.harness import TeamsUser, card_text
 from tests.teams.test_review_http import BASE, run_review
 
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import resolve_person
+from dealcoach.services.people import resolve_person
 from dealcoach.store import Store
 from dealcoach.teams import cards
 from dealcoach.teams.notifier import TeamsNotifier

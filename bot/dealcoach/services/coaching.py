@@ -28,7 +28,7 @@ from dealcoach.coach.advice import AdviceModel
 from dealcoach.coach.bank import LOCALES, load_bank
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import locale_for, resolve_person
+from dealcoach.services.people import locale_for, resolve_person
 from dealcoach.store import notes as q
 from dealcoach.store.models import CoachingNote, Person, Review
 from dealcoach.store.types import utcnow

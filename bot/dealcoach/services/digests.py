@@ -22,13 +22,9 @@ from dealcoach.digest.render import RenderedDigest, render_digest
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
+from dealcoach.services.people import locale_for, resolve_person
 from dealcoach.services.reporting import find_workspace
-from dealcoach.services.reviews import (
-    ReviewSummary,
-    locale_for,
-    resolve_person,
-    review_history,
-)
+from dealcoach.services.reviews import ReviewSummary, review_history
 from dealcoach.store import digests as q
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork

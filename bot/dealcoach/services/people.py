@@ -1,5 +1,7 @@
-"""People use cases the adapters need besides reviews: remembering where a person can be
-reached proactively (a Teams personal chat's conversation reference).
+"""People use cases: who an actor is (their person row, created on first sight) and which
+language to answer them in — for every other service — and what the adapters need besides
+reviews: remembering where a person can be reached proactively (a Teams personal chat's
+conversation reference).
 
 Same shape as `services/reviews.py`: the logic is one `fn(uow, …)`, run by `PeopleService`
 through `Store.run` and by `AsyncPeopleService` through `AsyncStore.run`.
@@ -11,9 +13,62 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dealcoach.coach.bank import LOCALES
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import locale_for, resolve_person
+from dealcoach.store.models import Person
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
+
+# --- person resolution (inside a unit of work; used by every service) --------------------------
+
+
+def known_locale(value: str | None) -> str | None:
+    """`value` as one of the bank's languages ('nl-NL', 'nl_BE' → 'nl'), or None."""
+    if value is None:
+        return None
+    short = value.replace("_", "-").split("-")[0].lower()
+    return short if short in LOCALES else None
+
+
+def resolve_person(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> Person:
+    """The actor's person row (workspace and person are created on first sight)."""
+    # Known already: one statement for both (get_or_create below then asks nothing).
+    uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
+    workspace = uow.workspaces.get_or_create(
+        actor.platform,
+        actor.workspace_id,
+        name=actor.workspace_name,
+        default_locale=known_locale(actor.locale) or default_locale,
+    )
+    return uow.people.get_or_create(
+        workspace,
+        actor.user_id,
+        display_name=actor.display_name,
+        locale=None,
+        timezone=actor.timezone,
+    )
+
+
+def find_person(uow: UnitOfWork, actor: Actor) -> Person | None:
+    """The actor's person row if they were seen before (nothing is created)."""
+    return uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
+
+
+def locale_for(person: Person, actor: Actor, default_locale: str = "en") -> str:
+    """The person's own choice, else what the platform says, else the workspace's default."""
+    return (
+        known_locale(person.locale)
+        or known_locale(actor.locale)
+        or known_locale(person.workspace.default_locale)
+        or default_locale
+    )
+
+
+def actor_locale(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> str:
+    """The language to answer this actor in, before any review exists (see `locale_for`)."""
+    return locale_for(resolve_person(uow, actor, default_locale), actor, default_locale)
+
+
+# --- reaching someone in their personal chat ---------------------------------------------------
 
 
 def remember_conversation(

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import resolve_person
+from dealcoach.services.people import resolve_person
 from dealcoach.store.models import PLATFORMS, Person, Workspace
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 

@@ -16,20 +16,37 @@ reopens it as a new draft); completing is idempotent on the review and its key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from dealcoach.coach.advice import AdviceModel, PreviousReview, build_advice, render_text
 from dealcoach.coach.answers import Answers, validate_answers
 from dealcoach.coach.assessment import Assessment, assess
 from dealcoach.coach.bank import LOCALES, QuestionBank, load_bank
-from dealcoach.coach.machine import Step, next_step, revisit_step
-from dealcoach.errors import AlreadyShared, Conflict, Forbidden, InputError, NotFound
+from dealcoach.coach.machine import (
+    Step,
+    next_step,
+    revisit_step,
+    step_for_round,
+)
+from dealcoach.errors import (
+    AlreadyShared,
+    Conflict,
+    Forbidden,
+    InputError,
+    InvalidAnswer,
+    InvalidAnswers,
+    NotFound,
+)
 from dealcoach.services.actors import Actor
+from dealcoach.services.people import (
+    actor_locale,
+    find_person,
+    known_locale,
+    locale_for,
+    resolve_person,
+)
 from dealcoach.store.models import OUTCOMES, Person, Review
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 from dealcoach.ui_text import translate
@@ -40,8 +57,38 @@ MAX_OPEN_DRAFTS = 5
 
 
 @dataclass(frozen=True)
+class StepToShow:
+    """The step an adapter shows next, decided here (adapters never ask `coach.machine`).
+
+    `step`: the questions (the machine's next step, or a round shown whole again when a
+    reopened or fully answered draft is walked again, or the agenda with one more person);
+    `number`: its round's place, 1-based (the "Step n" label); `is_first`: the first round
+    (a CRM's deal picker goes there); `is_last`: nothing follows it — submitting it (as
+    shown, with its current answers) completes the review ("Finish" rather than "Next").
+    """
+
+    step: Step
+    number: int
+    is_first: bool
+    is_last: bool
+
+    @property
+    def round(self) -> str:
+        return str(self.step.round)
+
+    @property
+    def question_ids(self) -> list[str]:
+        return self.step.question_ids
+
+
+@dataclass(frozen=True)
 class ReviewView:
-    """A review as an adapter shows it: its answers so far and what to ask next."""
+    """A review as an adapter shows it: its answers so far and what to ask next.
+
+    `next_step` is the machine's next step (None: every question answered); `show` is what
+    the adapter shows — `next_step`, else (a reopened or resumed draft with everything
+    answered) the rounds again after the one just submitted; None: nothing left to show,
+    the review completes (or is completed)."""
 
     review_id: int
     status: str
@@ -56,6 +103,7 @@ class ReviewView:
     quadrant: str | None = None
     recommendation: str | None = None
     reopened_from: int | None = None
+    show: StepToShow | None = None
 
     @property
     def ready(self) -> bool:
@@ -133,68 +181,70 @@ class ReviewSummary:
 # --- helpers (inside a unit of work) --------------------------------------------------------
 
 
-def _locale(value: str | None) -> str | None:
-    if value is None:
-        return None
-    short = value.replace("_", "-").split("-")[0].lower()
-    return short if short in LOCALES else None
-
-
-def resolve_person(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> Person:
-    """The actor's person row (workspace and person are created on first sight)."""
-    # Known already: one statement for both (get_or_create below then asks nothing).
-    uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
-    workspace = uow.workspaces.get_or_create(
-        actor.platform,
-        actor.workspace_id,
-        name=actor.workspace_name,
-        default_locale=_locale(actor.locale) or default_locale,
-    )
-    return uow.people.get_or_create(
-        workspace,
-        actor.user_id,
-        display_name=actor.display_name,
-        locale=None,
-        timezone=actor.timezone,
-    )
-
-
-def locale_for(person: Person, actor: Actor, default_locale: str = "en") -> str:
-    """The person's own choice, else what the platform says, else the workspace's default."""
-    return (
-        _locale(person.locale)
-        or _locale(actor.locale)
-        or _locale(person.workspace.default_locale)
-        or default_locale
-    )
-
-
-def actor_locale(uow: UnitOfWork, actor: Actor, default_locale: str = "en") -> str:
-    """The language to answer this actor in, before any review exists (see `locale_for`)."""
-    return locale_for(resolve_person(uow, actor, default_locale), actor, default_locale)
-
-
-def _find_person(uow: UnitOfWork, actor: Actor) -> Person | None:
-    return uow.people.find_by_platform(actor.platform, actor.workspace_id, actor.user_id)
-
-
 def _owned(uow: UnitOfWork, actor: Actor, review_id: int, *, lock: bool = False) -> Review:
     review = uow.reviews.get_for_update(review_id) if lock else uow.reviews.get(review_id)
     if review is None:
         raise NotFound(f"review {review_id} does not exist")
-    person = _find_person(uow, actor)
+    person = find_person(uow, actor)
     if person is None or review.person_id != person.id:
         raise Forbidden("that review belongs to someone else")
     return review
 
 
 def _bank(review: Review) -> QuestionBank:
-    return load_bank(_locale(review.locale) or "en")
+    return load_bank(known_locale(review.locale) or "en")
 
 
-def _view(uow: UnitOfWork, review: Review, people: int | None = None) -> ReviewView:
+def _to_show(
+    bank: QuestionBank, answers: Answers, step: Step, people: int | None = None
+) -> StepToShow:
+    """`step` with its place among the rounds, and whether anything follows it: after it is
+    submitted as shown (its questions answered as they are now), neither the machine nor a
+    walk through the later rounds again has anything left to show."""
+    order = [info.id for info in bank.rounds]
+    submitted = {**answers, **{q.id: answers.get(q.id) for q in step.questions}}
+    return StepToShow(
+        step=step,
+        number=order.index(step.round) + 1 if step.round in order else 1,
+        is_first=bool(order) and step.round == order[0],
+        is_last=revisit_step(bank, submitted, step.round, people) is None,
+    )
+
+
+def _step_to_show(
+    bank: QuestionBank,
+    answers: Answers,
+    upcoming: Step | None,
+    after_round: str | None,
+    people: int | None,
+) -> StepToShow | None:
+    """What a draft shows next: the machine's next step (`upcoming`), else — every question
+    answered (a reopened or resumed draft) — the rounds after `after_round` (None: from the
+    first) shown whole again; None when nothing is left."""
+    step = upcoming or revisit_step(bank, answers, after_round, people)
+    return _to_show(bank, answers, step, people) if step is not None else None
+
+
+def _view(
+    uow: UnitOfWork,
+    review: Review,
+    people: int | None = None,
+    *,
+    after_round: str | None = None,
+    step: Step | None = None,
+) -> ReviewView:
+    """The review as an adapter shows it. `show`: `step` when given (e.g. the agenda with
+    one more person), else the next step after `after_round` (see `_step_to_show`)."""
     answers: Answers = uow.reviews.answers(review.id)
-    step = next_step(_bank(review), answers, people) if review.status == "draft" else None
+    upcoming = None
+    show = None
+    if review.status == "draft":
+        bank = _bank(review)
+        upcoming = next_step(bank, answers, people)
+        if step is not None:
+            show = _to_show(bank, answers, step, people)
+        else:
+            show = _step_to_show(bank, answers, upcoming, after_round, people)
     deal_name = review.deal.name if review.deal is not None else None
     if deal_name is None and isinstance(answers.get("deal.name"), str):
         deal_name = str(answers["deal.name"])
@@ -204,7 +254,7 @@ def _view(uow: UnitOfWork, review: Review, people: int | None = None) -> ReviewV
         deal_name=deal_name,
         locale=review.locale,
         answers=answers,
-        next_step=step,
+        next_step=upcoming,
         platform=review.platform,
         started_at=review.started_at,
         updated_at=review.updated_at,
@@ -212,6 +262,7 @@ def _view(uow: UnitOfWork, review: Review, people: int | None = None) -> ReviewV
         quadrant=review.quadrant,
         recommendation=review.recommendation,
         reopened_from=review.reopened_from_id,
+        show=show,
     )
 
 
@@ -303,9 +354,9 @@ def start_review(
     clicked 200 times or `review <deal>` sent 150 times leaves one draft. At most
     `MAX_OPEN_DRAFTS` drafts stay open per person (the least recently touched expire)."""
     person = resolve_person(uow, actor, default_locale)
-    if locale is not None and _locale(locale) is None:
+    if locale is not None and known_locale(locale) is None:
         raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
-    locale = _locale(locale) or locale_for(person, actor, default_locale)
+    locale = known_locale(locale) or locale_for(person, actor, default_locale)
     bank = load_bank(locale)
     answers: Answers = {}
     if deal_name is not None and deal_name.strip():
@@ -334,7 +385,7 @@ def start_review(
 
 
 def find_draft(uow: UnitOfWork, actor: Actor) -> ReviewView | None:
-    person = _find_person(uow, actor)
+    person = find_person(uow, actor)
     if person is None:
         return None
     draft = uow.reviews.latest_draft(person.id)
@@ -390,31 +441,18 @@ def _complete(
     advice = build_advice(bank, answers, assessment, previous=_previous(uow, review))
     text = render_text(advice, bank=bank)
 
-    def write() -> bool:
-        # Completed only if still a draft and no other review has the key (checked in the
-        # UPDATE itself).
-        return uow.reviews.complete(
-            review,
-            idempotency_key=idempotency_key,
-            quadrant=assessment.quadrant,
-            recommendation=assessment.recommendation,
-            flags=assessment.flags,
-            assessment=assessment.model_dump(mode="json"),
-            advice=advice.model_dump(mode="json"),
-            advice_text=text,
-            key_free=True,
-        )
-
-    if uow.dialect == "sqlite":
-        # One writer at a time (BEGIN IMMEDIATE): nobody can take the key between the
-        # check and the write, so no savepoint is needed.
-        done = write()
-    else:
-        try:
-            with uow.session.begin_nested():
-                done = write()
-        except IntegrityError as err:  # the key was taken by another review meanwhile
-            raise Conflict("this completion key was already used for another review") from err
+    # Completed only if still a draft and no other review has the key (checked in the
+    # UPDATE itself, and safe against a concurrent clash).
+    done = uow.reviews.complete_once(
+        review,
+        idempotency_key=idempotency_key,
+        quadrant=assessment.quadrant,
+        recommendation=assessment.recommendation,
+        flags=assessment.flags,
+        assessment=assessment.model_dump(mode="json"),
+        advice=advice.model_dump(mode="json"),
+        advice_text=text,
+    )
     if not done:
         fresh = uow.reviews.get_for_update(review.id)
         assert fresh is not None
@@ -434,10 +472,36 @@ def _complete(
 
 @dataclass(frozen=True)
 class SavedStep:
-    """A step saved, and — when nothing is left to show — the review completed with it."""
+    """A step saved, and — when nothing is left to show — the review completed with it.
+
+    `review.show` is the step to show next (None: nothing left). `completed`: the review's
+    advice when this step completed it (`created=True`), or when the review had been
+    completed already (a double submit, a retry, an old card: `created=False`, nothing was
+    saved). `completed` is None with `review.show` None only when the completion met a
+    Conflict (the key is another review's): the step stays saved, and `complete` says why.
+    """
 
     review: ReviewView
     completed: CompletedReview | None
+
+
+class InvalidStep(InvalidAnswers):
+    """A step's answers need fixing; nothing was saved. An `InvalidAnswers` (`errors`:
+    question id → message) that also carries the `review` as stored, whose `show` is the
+    submitted step to show again (with what was typed and the errors) — so an adapter needs
+    no second transaction to answer."""
+
+    def __init__(self, errors: Mapping[str, str], review: ReviewView) -> None:
+        super().__init__(dict(errors))
+        self.review = review
+
+    @property
+    def locale(self) -> str:
+        return self.review.locale
+
+    @property
+    def show(self) -> StepToShow | None:
+        return self.review.show
 
 
 def _round_shown(bank: QuestionBank, shown: list[str]) -> str | None:
@@ -448,6 +512,40 @@ def _round_shown(bank: QuestionBank, shown: list[str]) -> str | None:
     return None
 
 
+def _step_again(
+    bank: QuestionBank, answers: Answers, shown: list[str], people: int | None
+) -> Step | None:
+    """The step that showed the question ids `shown`, to show again: the machine's next step
+    when that is what was shown, else the questions of their round as `step_for_round` shows
+    them (with as many people as were shown)."""
+    questions = [bank.questions[qid] for qid in shown if qid in bank.questions]
+    if not questions:
+        return None
+    upcoming = next_step(bank, answers, people)
+    if upcoming is not None and set(upcoming.question_ids) == {q.id for q in questions}:
+        return upcoming
+    persons = max((q.person or 0 for q in questions), default=0)
+    whole = step_for_round(bank, answers, questions[0].round, max(persons, people or 0) or None)
+    return whole.model_copy(update={"questions": tuple(questions)})
+
+
+def _invalid_step(
+    uow: UnitOfWork,
+    review: Review,
+    err: InvalidAnswer | InvalidAnswers,
+    shown: list[str],
+    people: int | None,
+) -> InvalidStep:
+    errors = err.errors if isinstance(err, InvalidAnswers) else {err.question_id: err.reason}
+    answers = uow.reviews.answers(review.id)
+    step = _step_again(_bank(review), answers, shown, people)
+    return InvalidStep(errors, _view(uow, review, people, step=step))
+
+
+def _already_completed(uow: UnitOfWork, review: Review) -> SavedStep:
+    return SavedStep(_view(uow, review), _completed_result(uow, review, created=False))
+
+
 def save_step(
     uow: UnitOfWork,
     actor: Actor,
@@ -455,28 +553,60 @@ def save_step(
     raw: Mapping[str, Any],
     idempotency_key: str,
     shown: list[str] | None = None,
+    people: int | None = None,
 ) -> SavedStep:
-    """A modal step in one transaction: `save_answers`, then, when neither the machine nor a
-    walk through the rounds again (`revisit_step` after the round of the `shown` question
-    ids) has anything left to show, `complete_review` with `idempotency_key` too.
+    """A submitted step in one transaction: its answers saved; then what to show next
+    (`review.show`: the machine's next step with `people` decision-makers, else the rounds
+    after the round of the `shown` question ids walked again); when nothing is left, the
+    review completed with `idempotency_key` (`completed`).
 
-    A completion that meets a Conflict is not attempted here (the step stays saved); the
-    adapter completes separately and reports it as before."""
+    A review completed already is not touched: its advice comes back with `created=False`.
+    Answers that need fixing raise `InvalidStep` (nothing saved; the step to show again on
+    it). A completion that meets a Conflict is not attempted here (the step stays saved;
+    `completed` stays None and the adapter's `complete` reports it)."""
     review = _owned(uow, actor, review_id, lock=True)
+    if review.status == "completed":
+        return _already_completed(uow, review)
     if review.status != "draft":
-        raise Conflict("this review is already completed; use Update review to change it")
+        raise Conflict("this review was abandoned; start a new one")
     bank = _bank(review)
-    _store_answers(uow, review, validate_answers(bank, raw))
-    view = _view(uow, review)
-    if view.next_step is not None:
-        return SavedStep(view, None)
-    if revisit_step(bank, view.answers, _round_shown(bank, shown or [])) is not None:
+    try:
+        answers = validate_answers(bank, raw)
+    except (InvalidAnswer, InvalidAnswers) as err:
+        raise _invalid_step(uow, review, err, list(shown or raw), people) from err
+    _store_answers(uow, review, answers)
+    view = _view(uow, review, people, after_round=_round_shown(bank, list(shown or raw)))
+    if view.show is not None:
         return SavedStep(view, None)
     try:  # (_complete writes nothing before a Conflict, or rolls its savepoint back)
         completed = _complete(uow, review, idempotency_key, answered=view.answers)
     except Conflict:
         return SavedStep(view, None)
-    return SavedStep(view, completed)
+    done = replace(
+        view,
+        status=review.status,
+        completed_at=review.completed_at,
+        quadrant=review.quadrant,
+        recommendation=review.recommendation,
+    )
+    return SavedStep(done, completed)
+
+
+def add_person(uow: UnitOfWork, actor: Actor, review_id: int, people: int) -> ReviewView:
+    """*Add a decision-maker*: the agenda round shown whole again with `people`
+    decision-makers (at most the bank's maximum; `show`), prefilled from the saved answers.
+
+    Nothing is saved: what was typed on the step is the adapter's to show back, and it is
+    checked and saved with the step when that is submitted (a blank required field or a
+    number still being typed cannot be saved half-way)."""
+    review = _owned(uow, actor, review_id)
+    if review.status == "completed":
+        raise Conflict("this review is already completed; use Update review to change it")
+    if review.status != "draft":
+        raise Conflict("this review was abandoned; start a new one")
+    answers = uow.reviews.answers(review.id)
+    step = step_for_round(_bank(review), answers, "agenda", max(people, 1))
+    return _view(uow, review, people, step=step)
 
 
 def open_or_start(
@@ -498,12 +628,7 @@ def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
         return _view(uow, review)
     if review.status != "completed":
         raise Conflict("only a completed review can be updated")
-    existing = uow.session.scalars(
-        select(Review)
-        .where(Review.reopened_from_id == review.id, Review.status == "draft")
-        .order_by(Review.id.desc())
-        .limit(1)
-    ).one_or_none()
+    existing = uow.reviews.reopened_draft(review.id)
     if existing is not None:
         return _view(uow, existing)
     person = review.person
@@ -532,7 +657,7 @@ def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
 def review_history(
     uow: UnitOfWork, actor: Actor, limit: int = 10, status: str | None = None
 ) -> list[ReviewSummary]:
-    person = _find_person(uow, actor)
+    person = find_person(uow, actor)
     if person is None:
         return []
     return [_summary(r) for r in uow.reviews.for_person(person.id, status=status, limit=limit)]
@@ -589,8 +714,8 @@ def share_review(
             workspace_id=workspace.external_id,
             user_id=manager.user_id,
             display_name=manager.display_name,
-            locale=_locale(manager.locale)
-            or _locale(workspace.default_locale)
+            locale=known_locale(manager.locale)
+            or known_locale(workspace.default_locale)
             or default_locale,
             conversation_ref=manager.teams_conversation_ref,
         )
@@ -615,7 +740,7 @@ def release_share(uow: UnitOfWork, actor: Actor, review_id: int) -> None:
 
 
 def set_locale(uow: UnitOfWork, actor: Actor, locale: str) -> str:
-    chosen = _locale(locale)
+    chosen = known_locale(locale)
     if chosen is None:
         raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
     person = resolve_person(uow, actor)
@@ -641,8 +766,25 @@ class ReviewService:
     def find_draft(self, actor: Actor) -> ReviewView | None:
         return self.store.run(find_draft, actor)
 
+    def open_or_start(self, actor: Actor, deal_name: str | None = None) -> Opened:
+        return self.store.run(open_or_start, actor, deal_name, self.default_locale)
+
     def get(self, actor: Actor, review_id: int, people: int | None = None) -> ReviewView:
         return self.store.run(get_review, actor, review_id, people)
+
+    def save_step(
+        self,
+        actor: Actor,
+        review_id: int,
+        raw: Mapping[str, Any],
+        idempotency_key: str,
+        shown: list[str] | None = None,
+        people: int | None = None,
+    ) -> SavedStep:
+        return self.store.run(save_step, actor, review_id, raw, idempotency_key, shown, people)
+
+    def add_person(self, actor: Actor, review_id: int, people: int) -> ReviewView:
+        return self.store.run(add_person, actor, review_id, people)
 
     def save_answers(
         self, actor: Actor, review_id: int, raw: Mapping[str, Any], people: int | None = None
@@ -704,8 +846,14 @@ class AsyncReviewService:
         raw: Mapping[str, Any],
         idempotency_key: str,
         shown: list[str] | None = None,
+        people: int | None = None,
     ) -> SavedStep:
-        return await self.store.run(save_step, actor, review_id, raw, idempotency_key, shown)
+        return await self.store.run(
+            save_step, actor, review_id, raw, idempotency_key, shown, people
+        )
+
+    async def add_person(self, actor: Actor, review_id: int, people: int) -> ReviewView:
+        return await self.store.run(add_person, actor, review_id, people)
 
     async def get(self, actor: Actor, review_id: int, people: int | None = None) -> ReviewView:
         return await self.store.run(get_review, actor, review_id, people)

@@ -636,6 +636,15 @@ class ReviewRepo(_Repo):
             .limit(1)
         ).one_or_none()
 
+    def reopened_draft(self, review_id: int) -> Review | None:
+        """The newest open draft that "Update review" made of review `review_id`, if any."""
+        return self.session.scalars(
+            select(Review)
+            .where(Review.reopened_from_id == review_id, Review.status == "draft")
+            .order_by(Review.id.desc())
+            .limit(1)
+        ).one_or_none()
+
     def touch(self, review: Review) -> None:
         review.updated_at = utcnow()
         self.session.flush()
@@ -809,6 +818,43 @@ class ReviewRepo(_Repo):
         ):
             set_committed_value(review, attr, value)
         return True
+
+    def complete_once(
+        self,
+        review: Review,
+        *,
+        idempotency_key: str | None,
+        quadrant: str,
+        recommendation: str,
+        flags: Sequence[str],
+        assessment: Mapping[str, Any],
+        advice: Mapping[str, Any] | None = None,
+        advice_text: str | None = None,
+    ) -> bool:
+        """`complete` with `key_free`, safe when another review takes the key at the same
+        moment: on PostgreSQL in a savepoint, whose clash (IntegrityError) is rolled back and
+        answered False; SQLite has one writer at a time (BEGIN IMMEDIATE), so nobody can take
+        the key between the check and the write and no savepoint is needed.
+
+        False: not completed here — no longer a draft, or the key is another review's
+        (`get_for_update` tells which)."""
+        fields: dict[str, Any] = {
+            "idempotency_key": idempotency_key,
+            "quadrant": quadrant,
+            "recommendation": recommendation,
+            "flags": flags,
+            "assessment": assessment,
+            "advice": advice,
+            "advice_text": advice_text,
+            "key_free": True,
+        }
+        if self.session.get_bind().dialect.name == "sqlite":
+            return self.complete(review, **fields)
+        try:
+            with self.session.begin_nested():
+                return self.complete(review, **fields)
+        except IntegrityError:  # the key was taken by another review meanwhile
+            return False
 
     def abandon(self, review: Review) -> bool:
         result = self.session.execute(
