@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 import jinja2
 
-from dealcoach.coach.bank import load_bank
+from dealcoach.coach.bank import QuestionBank, load_bank
 from dealcoach.coach.markup import Flavor, tidy
 from dealcoach.digest.render import _env, digest_dir
 from dealcoach.errors import ContentError
@@ -114,11 +114,11 @@ def answer_lines(review: ManagedReview) -> list[tuple[str, str]]:
     return lines
 
 
-def _shown(bank: Any, qid: str, value: object) -> str:
+def _shown(bank: QuestionBank, qid: str, value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     try:
-        return str(bank.option_label(qid, value))
+        # An answer is any JSON value; one that is no option's value comes back as it was.
+        return str(bank.option_label(qid, cast(str, value)))
     except (KeyError, ValueError, TypeError, AttributeError):
         return str(value)
-

@@ -21,10 +21,10 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from dealcoach.digest.compose import DigestModel, compose_team_digests, ref_of_manager
-from dealcoach.digest.notifier import FollowUp
+from dealcoach.digest.notifier import FollowUp, Notifier
 from dealcoach.digest.render import render_digest
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.store import digests as q
@@ -146,7 +146,7 @@ def _retryable(uow: UnitOfWork, weeks: list[str], stale_after: timedelta) -> lis
 
 async def send_digests(
     runner: DbRunner,
-    notifiers: Mapping[str, Any],
+    notifiers: Mapping[str, Notifier],
     *,
     week: IsoWeek | None = None,
     now: datetime | None = None,
@@ -224,7 +224,7 @@ async def _follow_up(follow_up: FollowUp, manager: str) -> None:
         log.warning("digest follow-up failed", extra={"manager": manager, "error": str(exc)})
 
 
-async def _deliver(notifier: Any, digest: DigestModel) -> tuple[str | None, FollowUp | None]:
+async def _deliver(notifier: Notifier, digest: DigestModel) -> tuple[str | None, FollowUp | None]:
     """Render and send one digest: (the error text on failure or None, the notifier's
     follow-up to run once the digest is recorded sent)."""
     try:
@@ -240,7 +240,7 @@ async def _deliver(notifier: Any, digest: DigestModel) -> tuple[str | None, Foll
 
 async def retry_failed(
     runner: DbRunner,
-    notifiers: Mapping[str, Any],
+    notifiers: Mapping[str, Notifier],
     *,
     now: datetime | None = None,
     weeks_back: int = 2,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol, TextIO, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TextIO, TypeGuard, runtime_checkable
 
 # Extras a notifier sends only once the digest is recorded as sent (e.g. Slack's trend
 # chart): a failure there must neither fail nor repeat the digest itself.
@@ -40,6 +40,11 @@ class NudgeNotifier(Protocol):
         """Deliver one review reminder to `person`; raise DeliveryError on failure."""
 
 
+def sends_nudges(notifier: object) -> TypeGuard[NudgeNotifier]:
+    """Whether a platform's notifier also delivers review reminders (`send_nudge`)."""
+    return hasattr(notifier, "send_nudge")
+
+
 class PrintNotifier:
     """The `cli` platform's notifier: the terminal workspace has no chat, so digests and
     nudges for its people are printed (plain text) to a stream."""
@@ -51,8 +56,8 @@ class PrintNotifier:
         self, manager: PersonRef, digest: DigestModel, rendered: RenderedDigest
     ) -> FollowUp | None:
         self.stream.write(f"--- digest for {manager.name} ({digest.week}) ---\n{rendered.text}\n")
-        return None
         self.stream.flush()
+        return None
 
     async def send_nudge(
         self, person: PersonRef, nudge: NudgeModel, rendered: RenderedNudge

@@ -14,13 +14,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from dealcoach.coach.markup import tidy
 from dealcoach.digest.compose import PersonRef, locale_of
+from dealcoach.digest.delivery import DbRunner
+from dealcoach.digest.notifier import sends_nudges
 from dealcoach.digest.render import _env, text
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.errors import ContentError
@@ -155,21 +156,22 @@ def _release(uow: UnitOfWork, person_id: int, week: str) -> None:
 
 
 async def send_nudges(
-    runner: Any,
-    notifiers: Mapping[str, Any],
+    runner: DbRunner,
+    notifiers: Mapping[str, object],
     *,
     now: datetime | None = None,
     default_locale: str = "en",
     default_tz: str = "UTC",
 ) -> NudgeReport:
-    """Send every nudge due now (at most one per person and local ISO week)."""
+    """Send every nudge due now (at most one per person and local ISO week). `notifiers`
+    are the digests' (per platform); one without `send_nudge` sends no reminders."""
     moment = now or utcnow()
     rows = await runner(_candidates, moment - timedelta(days=STALE_DAYS))
     report = NudgeReport()
     for nudge in due_nudges(rows, moment, default_locale=default_locale, default_tz=default_tz):
         person = nudge.recipient
         notifier = notifiers.get(person.platform)
-        if notifier is None or not hasattr(notifier, "send_nudge"):
+        if notifier is None or not sends_nudges(notifier):
             report.skipped.append(person.user_id)
             continue
         deal_ids = [d.deal_id for d in nudge.deals]

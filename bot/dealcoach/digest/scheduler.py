@@ -10,12 +10,11 @@ Jobs (APScheduler `AsyncIOScheduler`, on the server's event loop):
   were never claimed (the process was down at 08:00), and failed / stale-claimed runs again.
 - `nudges` — hourly at :05: review reminders due now (workday, working hours, their zone).
 
-Mount it in the web app's lifespan (`web.create_app`), when `settings.dealcoach_scheduler`::
+Mount it in the web app's lifespan (`web.create_app`), when `settings.dealcoach_scheduler`,
+with the platforms' notifiers (`digest.notifier.Notifier`, keyed by platform) that the
+composition root built — this module never imports a platform::
 
-    from dealcoach.digest.scheduler import start_scheduler
-    from dealcoach.slack.notifier import SlackNotifier
-
-    scheduler = start_scheduler(services, {"slack": SlackNotifier(bolt.client)})
+    scheduler = start_scheduler(services, notifiers)
     try:
         yield
     finally:
@@ -35,9 +34,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from dealcoach.digest.compose import ref_of_manager
 from dealcoach.digest.delivery import DbRunner, DeliveryReport, retry_failed, send_digests
+from dealcoach.digest.notifier import Notifier
 from dealcoach.digest.nudges import send_nudges
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.errors import ConfigError
+from dealcoach.services.container import Services
 from dealcoach.store import digests as q
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import UnitOfWork
@@ -62,7 +63,7 @@ def _manager_rows(uow: UnitOfWork) -> list[q.ManagerRow]:
 class DigestScheduler:
     """The jobs above on one `AsyncIOScheduler`; `start()` inside a running event loop."""
 
-    def __init__(self, services: Any, notifiers: Mapping[str, Any]) -> None:
+    def __init__(self, services: Services, notifiers: Mapping[str, Notifier]) -> None:
         self.services = services
         self.settings = services.settings
         self.notifiers = dict(notifiers)
@@ -189,6 +190,6 @@ def due_this_week(cron: str, tz: str, now: datetime) -> bool:
     return first is not None and first <= now
 
 
-def start_scheduler(services: Any, notifiers: Mapping[str, Any]) -> DigestScheduler:
+def start_scheduler(services: Services, notifiers: Mapping[str, Notifier]) -> DigestScheduler:
     """Start the digest and nudge jobs on the running event loop (call from a lifespan)."""
     return DigestScheduler(services, notifiers).start()

@@ -169,4 +169,3 @@ class SlackNotifier:
             return await self._client_for(team_id)
         assert self._client is not None
         return self._client
-
