@@ -19,8 +19,10 @@ from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_slack
 from dealcoach.digest.render import percent
 from dealcoach.digest.render import text as dtext
+from dealcoach.services.actors import Actor
 from dealcoach.services.digests import AsyncDigestService, HomeData
 from dealcoach.slack import limits
+from dealcoach.slack.context import SlackDeps
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -127,7 +129,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
     return {"type": "home", "blocks": limits.fit_blocks(blocks, limits.VIEW_BLOCKS, "…")}
 
 
-async def publish_home(client: AsyncWebClient, deps: Any, actor: Any) -> None:
+async def publish_home(client: AsyncWebClient, deps: SlackDeps, actor: Actor) -> None:
     """Build and publish the actor's Home tab (`views.publish`)."""
     service = AsyncDigestService(
         deps.services.async_store, default_locale=deps.settings.dealcoach_lang
@@ -136,7 +138,7 @@ async def publish_home(client: AsyncWebClient, deps: Any, actor: Any) -> None:
     await client.views_publish(user_id=actor.user_id, view=home_view(data))
 
 
-async def refresh_home(client: AsyncWebClient, deps: Any, actor: Any) -> None:
+async def refresh_home(client: AsyncWebClient, deps: SlackDeps, actor: Actor) -> None:
     """After a completed review: best effort (the advice DM matters more than the tab)."""
     try:
         await publish_home(client, deps, actor)
