@@ -19,12 +19,14 @@ Entities:
 - `DigestRun`: the claim of one manager's digest for one ISO week (unique) and its outcome.
 - `NudgeLog`: one nudge per person, deal and ISO week (unique), so nothing nags twice.
 - `ConversationGreeting`: one welcome per chat, however many install events arrive.
+- `PlanStep` / `PlanStepEvent` / `PlanReminder` (issue 15): a deal's mutual close plan, each
+  step's history, and the claim of one overdue reminder per step and due date.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -32,6 +34,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -60,6 +63,8 @@ PLATFORMS = ("slack", "teams", "cli")
 ROLES = ("rep", "manager", "admin")
 REVIEW_STATUSES = ("draft", "completed", "abandoned")
 OUTCOMES = ("open", "won", "lost", "walked_away")
+# Why a deal was lost or walked away from (issue 15), stored on its last completed review.
+OUTCOME_REASONS = ("price", "no_decision", "competitor", "timing", "fit", "other")
 DIGEST_STATUSES = ("claimed", "sent", "failed")
 
 
@@ -170,6 +175,8 @@ class Review(Base):
         # Deal history and digests by week.
         Index(None, "deal_id", "completed_at"),
         Index(None, "status", "completed_at"),
+        # NULL passes a CHECK: no reason recorded.
+        CheckConstraint(_one_of("outcome_reason", OUTCOME_REASONS), name="outcome_reason"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -195,6 +202,10 @@ class Review(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When "Share with my manager" was claimed: a review is shared once.
     shared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the deal was lost / walked away from (issue 15): set on the deal's last completed
+    # review when the outcome is recorded, so "what predicts a win" reads one row per deal.
+    outcome_reason: Mapped[str | None] = mapped_column(String(16))
+    outcome_reason_text: Mapped[str | None] = mapped_column(String(300))
 
     person: Mapped[Person] = relationship()
     deal: Mapped[Deal | None] = relationship()
@@ -369,3 +380,85 @@ class CrmReviewLink(Base):
     saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     save_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- mutual close plan (issue 15) -------------------------------------------------------------
+
+PLAN_STATUSES = ("open", "done", "dropped")
+PLAN_OWNERS = ("us", "customer")
+PLAN_EVENTS = ("created", "done", "moved", "dropped", "reopened")
+REMINDER_STATUSES = ("claimed", "sent", "released")
+MAX_STEP_TEXT = 300
+
+
+class PlanStep(Base):
+    """One step of a deal's mutual close plan: what, who (`us`, or a customer-side
+    decision-maker by name), by when, and its status. `person_id` is the rep whose plan it is
+    (the deal's owner). A step added from a review's action keeps the review
+    (`created_from_review_id`) and the action's rule; the same action added twice is one step
+    (unique on review and text)."""
+
+    __tablename__ = "plan_step"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PLAN_STATUSES), name="status"),
+        CheckConstraint(_one_of("owner_kind", PLAN_OWNERS), name="owner_kind"),
+        UniqueConstraint("created_from_review_id", "text"),
+        Index(None, "deal_id", "status"),
+        # Reminders: open steps by due date.
+        Index(None, "status", "due_on"),
+        Index(None, "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id", ondelete="CASCADE"))
+    created_from_review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review.id", ondelete="SET NULL")
+    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(String(MAX_STEP_TEXT))
+    owner_kind: Mapped[str] = mapped_column(String(16), default="us")
+    owner_name: Mapped[str | None] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    rule: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PlanStepEvent(Base):
+    """A plan step's history: created, done, moved (old → new due date), dropped, reopened."""
+
+    __tablename__ = "plan_step_event"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", PLAN_EVENTS), name="kind"),
+        Index(None, "step_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("plan_step.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))
+    old_due_on: Mapped[date | None] = mapped_column(Date)
+    new_due_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PlanReminder(Base):
+    """The claim of the one overdue reminder of a step for one due date (unique), exactly
+    once across replicas: claimed → sent, or released when delivery failed (claimed again by
+    a later run, `attempts` + 1). Moving the date makes a new reminder possible."""
+
+    __tablename__ = "plan_reminder"
+    __table_args__ = (
+        UniqueConstraint("step_id", "due_on"),
+        CheckConstraint(_one_of("status", REMINDER_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("plan_step.id", ondelete="CASCADE"))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
