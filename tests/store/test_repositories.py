@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from dealcoach.store import AsyncStore, Store
-from dealcoach.store.models import Answer, Assessment, Deal, Review, ReviewFlag
+from dealcoach.store import digests as q
+from dealcoach.store.models import Answer, Assessment, Deal, NudgeLog, Review, ReviewFlag
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import UnitOfWork
 
@@ -304,12 +305,12 @@ def test_digest_week_is_claimed_once_and_a_failure_can_be_retried(store: Store) 
         assert uow.digest_runs.claim(boss_id, "2026-W47") is None  # being sent elsewhere
         run = uow.digest_runs.get(boss_id, "2026-W47")
         assert run is not None
-        uow.digest_runs.mark_failed(run, "HTTP 500")
+        assert q.finish_run(uow.session, run.id, run.attempts, error="HTTP 500")
         uow.commit()
     with store.unit_of_work() as uow:
         run = uow.digest_runs.claim(boss_id, "2026-W47")
         assert run is not None and run.attempts == 2 and run.error is None
-        uow.digest_runs.mark_sent(run)
+        assert q.finish_run(uow.session, run.id, run.attempts, error=None)
         uow.commit()
     with store.unit_of_work() as uow:
         assert uow.digest_runs.claim(boss_id, "2026-W47") is None
@@ -335,10 +336,17 @@ def test_a_deal_is_nudged_once_a_week(store: Store) -> None:
     with store.unit_of_work() as uow:
         review = uow.reviews.get(rid)
         assert review is not None and review.deal_id is not None
-        assert uow.nudges.record(review.person_id, review.deal_id, "2026-W48") is True
-        assert uow.nudges.record(review.person_id, review.deal_id, "2026-W48") is False
-        assert uow.nudges.record(review.person_id, review.deal_id, "2026-W49") is True
-        assert uow.nudges.sent_in_week(review.person_id, "2026-W48") == [review.deal_id]
+        person_id, deal_ids = review.person_id, [review.deal_id]
+        assert q.claim_nudge(uow.session, person_id, deal_ids, "2026-W48") is True
+        assert q.claim_nudge(uow.session, person_id, deal_ids, "2026-W48") is False
+        assert q.claim_nudge(uow.session, person_id, deal_ids, "2026-W49") is True
+        sent_in_week = select(NudgeLog.deal_id).where(
+            NudgeLog.person_id == person_id, NudgeLog.iso_week == "2026-W48"
+        )
+        assert list(uow.session.scalars(sent_in_week)) == [review.deal_id]
+        # A reminder that could not be delivered is released, so the next run sends it.
+        q.release_nudge(uow.session, person_id, "2026-W48")
+        assert q.claim_nudge(uow.session, person_id, deal_ids, "2026-W48") is True
 
 
 def _start_and_answer(uow: UnitOfWork, user_id: str) -> dict[str, object]:

@@ -1096,7 +1096,9 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
 
 
 class DigestRunRepo(_Repo):
-    """Exactly-once digests: a manager's week is claimed by inserting its unique row."""
+    """Exactly-once digests: a manager's week is claimed by inserting its unique row. The
+    rest of a run's life (sent or failed, settled, retryable) and the nudge log live in
+    `store/digests.py`."""
 
     def get(self, manager_id: int, iso_week: str) -> DigestRun | None:
         return self.session.scalars(
@@ -1145,35 +1147,3 @@ class DigestRunRepo(_Repo):
                 self.session.refresh(run)
             return run
         return None
-
-    def mark_sent(self, run: DigestRun) -> None:
-        run.status = "sent"
-        run.sent_at = utcnow()
-        run.error = None
-
-    def mark_failed(self, run: DigestRun, error: str) -> None:
-        run.status = "failed"
-        run.error = error[:2000]
-
-
-class NudgeRepo(_Repo):
-    def record(self, person_id: int, deal_id: int, iso_week: str) -> bool:
-        """Log a nudge; False if this person was already nudged about this deal that week."""
-        result = self.session.execute(
-            _insert(self.session, NudgeLog)
-            .values(person_id=person_id, deal_id=deal_id, iso_week=iso_week, sent_at=utcnow())
-            .on_conflict_do_nothing(  # type: ignore[attr-defined]
-                index_elements=["person_id", "deal_id", "iso_week"]
-            )
-            .returning(NudgeLog.id)
-        ).scalar_one_or_none()
-        return result is not None
-
-    def sent_in_week(self, person_id: int, iso_week: str) -> list[int]:
-        return list(
-            self.session.scalars(
-                select(NudgeLog.deal_id).where(
-                    NudgeLog.person_id == person_id, NudgeLog.iso_week == iso_week
-                )
-            )
-        )

@@ -49,7 +49,6 @@ from dealcoach.store.engine import (
 from dealcoach.store.repositories import (
     DealRepo,
     DigestRunRepo,
-    NudgeRepo,
     PersonRepo,
     ReportingRepo,
     ReviewRepo,
@@ -71,7 +70,6 @@ class UnitOfWork:
         self.deals = DealRepo(session)
         self.reviews = ReviewRepo(session)
         self.digest_runs = DigestRunRepo(session)
-        self.nudges = NudgeRepo(session)
 
     @property
     def dialect(self) -> str:
