@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
 from fastapi import FastAPI, HTTPException, Request
@@ -24,10 +23,21 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import ClientDisconnect
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from dealcoach import __version__
+from dealcoach.bootstrap import server_notifiers
 from dealcoach.config import Settings
+from dealcoach.digest.scheduler import DigestScheduler, start_scheduler
 from dealcoach.observability import install as install_observability
+from dealcoach.services.container import Services
+from dealcoach.slack.app import build_app
+from dealcoach.slack.context import REQUEST_ARRIVED
+from dealcoach.slack.oauth import workspace_clients
+from dealcoach.slack.socket import TimedSocketModeHandler, start_socket_mode
+from dealcoach.slack.verify import acceptable_timestamp
+from dealcoach.teams import mount as mount_teams
 
 log = logging.getLogger("dealcoach.web")
 
@@ -45,7 +55,7 @@ HEADER_TIMEOUT_LOG = "request headers not received within %.0f s: connection clo
 
 def create_app(
     settings: Settings,
-    services: Any,
+    services: Services,
     *,
     slack_client: AsyncWebClient | None = None,
     socket_mode: bool = False,
@@ -54,11 +64,9 @@ def create_app(
     """The ASGI app around one Bolt app (`slack.app.build_app`).
 
     `services` is `bootstrap.build_services(settings)`; its async engine is disposed when the
-    app shuts down (unless `close_services=False`, for callers that own it).
+    app shuts down (unless `close_services=False`, for callers that own it). The digest
+    scheduler's notifiers come from `bootstrap.server_notifiers`, on the adapters built here.
     """
-    from dealcoach.slack.app import build_app
-
-    holder: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,24 +79,23 @@ def create_app(
             web_client.session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=web_client.timeout)
             )
+        socket: TimedSocketModeHandler | None = None
+        scheduler: DigestScheduler | None = None
         if socket_mode:
-            from dealcoach.slack.socket import start_socket_mode
-
-            holder["socket"] = await start_socket_mode(settings, bolt, metrics)
+            socket = await start_socket_mode(settings, bolt, metrics)
         if settings.dealcoach_scheduler:
             # Weekly digests, catch-up/retries and reminders (every replica may run it:
             # delivery claims each manager's week in the database).
-            from dealcoach.digest.scheduler import start_scheduler
-
-            holder["scheduler"] = start_scheduler(services, digest_notifiers(app, bolt))
-            app.state.digest_scheduler = holder["scheduler"]
+            notifiers = server_notifiers(
+                bolt.client, slack_client_for=slack_client_for, teams_runtime=teams_runtime
+            )
+            scheduler = start_scheduler(services, notifiers)
+            app.state.digest_scheduler = scheduler
         try:
             yield
         finally:
-            scheduler = holder.pop("scheduler", None)
             if scheduler is not None:
                 scheduler.shutdown()
-            socket = holder.pop("socket", None)
             if socket is not None:
                 await socket.close_async()
             if owns_session and web_client.session is not None:
@@ -115,17 +122,11 @@ def create_app(
     # Multi-workspace (OAuth): `await client_for(team_id)` → that workspace's Web API client,
     # for work outside a request (digests: `SlackNotifier(client_for=...)`); None when a
     # single SLACK_BOT_TOKEN is used (then `bolt.client` carries it).
-    from dealcoach.slack.oauth import workspace_clients
-
-    app.state.slack_client_for = workspace_clients(bolt)
+    slack_client_for = workspace_clients(bolt)
+    app.state.slack_client_for = slack_client_for
 
     @app.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        from starlette.requests import ClientDisconnect
-
-        from dealcoach.slack.context import REQUEST_ARRIVED
-        from dealcoach.slack.verify import acceptable_timestamp
-
         REQUEST_ARRIVED.set(time.monotonic())  # listeners budget Slack's 3 s from here
 
         # Before Bolt sees anything (issue #11): a timestamp slack_sdk's verifier cannot read
@@ -172,34 +173,12 @@ def create_app(
             status_code=200 if ok else 503,
         )
 
-    # --- Teams ------------------------------------------------------------------------
-    # `POST /api/messages` (dealcoach.teams). The Agents SDK is imported lazily there, so
-    # the app starts without the `dealcoach[teams]` extra (the route then answers 503).
-    from dealcoach.teams import mount as mount_teams
-
-    mount_teams(app, settings, services)
-    # ----------------------------------------------------------------------------------
+    # Teams: `POST /api/messages` (dealcoach.teams). The Agents SDK is imported lazily there,
+    # so the app starts without the `dealcoach[teams]` extra (the route then answers 503);
+    # the runtime is None then, or when Teams is not configured.
+    teams_runtime = mount_teams(app, settings, services)
 
     return app
-
-
-def digest_notifiers(app: FastAPI, bolt: AsyncApp) -> dict[str, Any]:
-    """How the scheduler reaches managers: Slack (the bot token's client, or each
-    workspace's own in OAuth mode) and Teams when its adapter is mounted."""
-    from dealcoach.slack.notifier import SlackNotifier
-
-    client_for = getattr(app.state, "slack_client_for", None)
-    notifiers: dict[str, Any] = {
-        "slack": SlackNotifier(client_for=client_for)
-        if client_for is not None
-        else SlackNotifier(bolt.client)
-    }
-    runtime = getattr(app.state, "teams", None)
-    if runtime is not None:
-        from dealcoach.teams.notifier import TeamsNotifier
-
-        notifiers["teams"] = TeamsNotifier(runtime)
-    return notifiers
 
 
 async def read_body_within(request: Request, limit: int, timeout: float | None = None) -> bool:
@@ -245,7 +224,7 @@ class BodyTimeout(HTTPException):
         )
 
 
-async def database_ready(services: Any) -> tuple[bool, str]:
+async def database_ready(services: Services) -> tuple[bool, str]:
     """Is the database reachable? `SELECT 1` through the services' async store."""
     try:
         ok = await asyncio.wait_for(services.async_store.ping(), READY_TIMEOUT_SECONDS)
@@ -255,7 +234,7 @@ async def database_ready(services: Any) -> tuple[bool, str]:
     return (True, "ok") if ok else (False, "unreachable")
 
 
-def header_deadline_protocol(timeout: float) -> type[Any]:
+def header_deadline_protocol(timeout: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol with a deadline on request *headers*: `timeout` seconds from
     the connection opening (or from the first byte of the next request on a kept-alive one)
     to the request's complete headers, else the connection is closed.
@@ -264,7 +243,6 @@ def header_deadline_protocol(timeout: float) -> type[Any]:
     sending nothing, or a header a byte at a time, holds a connection (a descriptor and, with
     `limit_concurrency`, a slot) for ever. The body has its own deadline (`read_body_within`).
     """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class HeaderDeadlineH11Protocol(H11Protocol):
         _header_timer: asyncio.TimerHandle | None = None
