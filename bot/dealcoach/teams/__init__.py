@@ -10,19 +10,25 @@ answers 503 saying which settings are missing.
   refused together with credentials, a warning at start). Every activity's `serviceUrl` must
   be an allowed Bot Connector host (`TEAMS_SERVICE_URL_HOSTS`) and, with a token, the one the
   token names (`dealcoach.teams.security`).
-- Everything Teams-specific lives in `dealcoach.teams.runtime` (the SDK wiring and turn
-  handlers), `cards` (Adaptive Cards), `notifier` (proactive messages).
+- Shaped like `dealcoach.slack`: `runtime` (the SDK wiring and the HTTP endpoint, like
+  `slack/app.py`), `routing` (which handler a turn goes to, like `slack/listeners/`), the
+  flows (`chat` commands, `review_flow`, `coaching`, `crm`, `manager`), payload parsing
+  (`payload`), `cards` and the other card builders, `notifier` (proactive messages).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from dealcoach.config import Settings
+
+if TYPE_CHECKING:
+    from dealcoach.services.container import Services
+    from dealcoach.teams.runtime import TeamsRuntime
 
 log = logging.getLogger("dealcoach.teams")
 
@@ -48,7 +54,7 @@ def sdk_available() -> bool:
     return True
 
 
-def mount(app: FastAPI, settings: Settings, services: Any) -> Any:
+def mount(app: FastAPI, settings: Settings, services: Services) -> TeamsRuntime | None:
     """Mount `POST /api/messages`; returns the Teams runtime, or None when Teams is off.
 
     Incomplete Teams settings (a client id without its secret or tenant) raise `ConfigError`
@@ -64,6 +70,7 @@ def mount(app: FastAPI, settings: Settings, services: Any) -> Any:
         log.warning(INSTALL_HINT)
         _unavailable(app, INSTALL_HINT)
         return None
+    # Only now: the Agents SDK is the optional `dealcoach[teams]` extra.
     from dealcoach.teams.runtime import TeamsRuntime
 
     runtime = TeamsRuntime.create(settings, services)

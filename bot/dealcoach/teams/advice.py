@@ -8,6 +8,7 @@ from typing import Any
 
 from dealcoach.coach.advice import RenderedAdvice
 from dealcoach.teams import cards
+from dealcoach.teams.crm_cards import save_actions
 
 # Container styles of the verdict by recommendation (Adaptive Cards 1.2+ container styles).
 _STYLE = {
@@ -44,7 +45,9 @@ def advice_card(
         sections,
         title_md=rendered.title,
         subtitle_md=rendered.verdict,
-        actions=cards.advice_actions(review_id, locale) if with_actions else None,
+        # The same buttons as Slack, and *Save to CRM* with a CRM (issue 17).
+        actions=[*cards.advice_actions(review_id, locale), *save_actions(review_id, locale)]
+        if with_actions else None,
         fallback=rendered.fallback,
         emphasis=_STYLE.get(recommendation or ""),
     )

@@ -268,13 +268,10 @@ def advice_actions(review_id: str, locale: str, *, nonce: str = "",
         [execute(t(locale, "advice.outcome_save"), VERB_OUTCOME, data, style="positive")],
     )
     del outcome_card["$schema"]  # a nested card takes no $schema / fallbackText
-    from dealcoach.teams.crm import save_actions  # Save to CRM, with a CRM (issue 17)
-
     return [
         execute(t(locale, "advice.update"), VERB_UPDATE, data),
         {"type": "Action.ShowCard", "title": t(locale, "advice.outcome"), "card": outcome_card},
         execute(t(locale, "advice.share"), VERB_SHARE, data),
-        *save_actions(review_id, locale),
     ]
 
 

@@ -2,16 +2,16 @@
 *Open review* on the digest card, a coaching note sent to the rep as a card with *Reply* and
 *Mark as done*, replies back to the other side, and `prep @rep`.
 
-All buttons are `Action.Execute` with verbs `dealcoach.coaching.*`; `TeamsBot.card_action`
-hands them here. Refusals come back as a short card in the asker's language
+All buttons are `Action.Execute` with verbs `dealcoach.coaching.*`; `routing` hands them
+here (`card_action`). Refusals come back as a short card in the asker's language
 (`prompts/<locale>/coaching.yaml`); user text is escaped for Teams markdown.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.markup import escape_teams
@@ -24,15 +24,15 @@ from dealcoach.services.coaching import (
     ManagedReview,
     NoteDelivery,
     NoteInvalid,
+    NoteView,
     ct,
 )
-
-__all__ = ["VERBS", "CoachingCards", "ct", "open_review_actions"]
 from dealcoach.teams import cards
 from dealcoach.teams.advice import advice_card
+from dealcoach.teams.context import TeamsDeps
+from dealcoach.teams.replies import Card, Reply
 
-if TYPE_CHECKING:
-    from dealcoach.teams.bot import Reply, TeamsBot
+__all__ = ["VERBS", "card_action", "ct", "open_review_actions", "prep"]
 
 log = logging.getLogger("dealcoach.teams")
 
@@ -75,7 +75,8 @@ def answers_md(review: ManagedReview) -> str:
     )
 
 
-def earlier_notes_items(locale: str, review_id: int, notes: Any) -> list[dict[str, Any]]:
+def earlier_notes_items(locale: str, review_id: int,
+                        notes: Sequence[NoteView]) -> list[dict[str, Any]]:
     """Under the advice of the rep's next review of a deal: the manager's notes on its
     earlier reviews (issue 16), with *Open review* for the whole thread."""
     return [
@@ -215,116 +216,109 @@ def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) 
     return cards.card(body, actions or None, fallback=f"{intro}\n{text}")
 
 
-class CoachingCards:
-    def __init__(self, bot: TeamsBot) -> None:
-        self.bot = bot
+def _refused(locale: str, err: CoachingRefused | NoteInvalid) -> str:
+    prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
+    return ct(locale, f"{prefix}.{err.key}")
 
-    @property
-    def service(self) -> Any:
-        return self.bot.services.async_coaching
 
-    def _refused(self, locale: str, err: CoachingRefused | NoteInvalid) -> str:
-        prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
-        return ct(locale, f"{prefix}.{err.key}")
-
-    async def card_action(
-        self, actor: Actor, locale: str, verb: str, data: Mapping[str, Any]
-    ) -> Reply:
-        from dealcoach.teams.bot import Reply
-
-        try:
-            if verb == VERB_OPEN:
-                review = await self.service.open_review(actor, _id(data, "review_id"))
-                return Reply(card=review_card(review))
-            if verb == VERB_NOTE:
-                return await self._note(actor, data)
-            if verb == VERB_REPLY:
-                return await self._reply(actor, locale, data)
-            return await self._done(actor, locale, data)
-        except (CoachingRefused, NoteInvalid) as err:
-            return Reply(card=cards.message_card(self._refused(locale, err), color="Attention"))
-        except NotFound:
-            key = (
-                "refused.not_your_rep"
-                if verb in (VERB_OPEN, VERB_NOTE)
-                else ("refused.not_your_note")
-            )
-            return Reply(card=cards.message_card(ct(locale, key), color="Attention"))
-
-    async def _note(self, actor: Actor, data: Mapping[str, Any]) -> Reply:
-        from dealcoach.teams.bot import Reply
-
-        review_id = _id(data, "review_id")
-        review = await self.service.open_review(actor, review_id)
-        about = None
-        raw_about = str(data.get(ABOUT_INPUT) or "")
-        if raw_about.isdigit() and int(raw_about) < len(review.actions):
-            about = review.actions[int(raw_about)]
-        delivery = await self.service.add_note(actor, review_id, data.get(NOTE_INPUT), about)
-        updated = await self.service.open_review(actor, review_id)
-        sent = await self._send(delivery, note_card(delivery, reply_prompt=True, done_button=True))
-        card = review_card(updated)
-        rep = delivery.recipient
-        assert rep is not None
-        key = "note_sent" if sent else "note_saved"
-        card["body"].insert(
-            0, cards.text(ct(updated.locale, key, rep=escape_teams(rep.name)), color="Good")
+async def card_action(
+    deps: TeamsDeps, actor: Actor, locale: str, verb: str, data: Mapping[str, Any]
+) -> Reply:
+    """One of the coaching buttons (`VERBS`); a refusal is a short card in `locale`."""
+    try:
+        if verb == VERB_OPEN:
+            review = await deps.coaching.open_review(actor, _id(data, "review_id"))
+            return Reply(card=review_card(review))
+        if verb == VERB_NOTE:
+            return await _note(deps, actor, data)
+        if verb == VERB_REPLY:
+            return await _reply(deps, actor, locale, data)
+        return await _done(deps, actor, locale, data)
+    except (CoachingRefused, NoteInvalid) as err:
+        return Reply(card=cards.message_card(_refused(locale, err), color="Attention"))
+    except NotFound:
+        key = (
+            "refused.not_your_rep"
+            if verb in (VERB_OPEN, VERB_NOTE)
+            else ("refused.not_your_note")
         )
-        return Reply(card=card)
+        return Reply(card=cards.message_card(ct(locale, key), color="Attention"))
 
-    async def _reply(self, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
-        from dealcoach.teams.bot import Reply
 
-        delivery = await self.service.reply(actor, _id(data, "note_id"), data.get(REPLY_INPUT))
-        other = delivery.recipient
-        if other is not None:
-            to_rep = other.user_id != delivery.note.author_user_id
-            await self._send(
-                delivery,
-                note_card(delivery, reply_prompt=True, done_button=to_rep and delivery.note.open),
-            )
-        who = escape_teams(other.name) if other is not None else "-"
-        return Reply(card=cards.message_card(ct(locale, "reply_sent", who=who), color="Good"))
+async def _note(deps: TeamsDeps, actor: Actor, data: Mapping[str, Any]) -> Reply:
+    service = deps.coaching
+    review_id = _id(data, "review_id")
+    review = await service.open_review(actor, review_id)
+    about = None
+    raw_about = str(data.get(ABOUT_INPUT) or "")
+    if raw_about.isdigit() and int(raw_about) < len(review.actions):
+        about = review.actions[int(raw_about)]
+    delivery = await service.add_note(actor, review_id, data.get(NOTE_INPUT), about)
+    updated = await service.open_review(actor, review_id)
+    sent = await _send(deps, delivery,
+                       note_card(delivery, reply_prompt=True, done_button=True))
+    card = review_card(updated)
+    rep = delivery.recipient
+    assert rep is not None
+    key = "note_sent" if sent else "note_saved"
+    card["body"].insert(
+        0, cards.text(ct(updated.locale, key, rep=escape_teams(rep.name)), color="Good")
+    )
+    return Reply(card=card)
 
-    async def _done(self, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
-        from dealcoach.teams.bot import Reply
 
-        delivery = await self.service.mark_done(actor, _id(data, "note_id"))
-        author = delivery.recipient
-        if author is not None:
-            text = ct(
-                author.locale,
-                "done_dm",
-                who=escape_teams(delivery.sender.name),
-                deal=_deal(author.locale, delivery.deal_name),
-            )
-            await self._send(delivery, cards.message_card(text))
-        key = "done_ack" if delivery.changed else "done_already"
-        return Reply(card=cards.message_card(ct(locale, key), color="Good"))
-
-    async def _send(self, delivery: NoteDelivery, card: dict[str, Any]) -> bool:
-        """To the recipient's Teams chat; False when they cannot be reached from here."""
-        to: Contact | None = delivery.recipient
-        runtime = self.bot.runtime
-        if to is None or to.platform != "teams" or to.conversation_ref is None or runtime is None:
-            return False
-        from dealcoach.teams.runtime import card_activity
-
-        try:
-            await runtime.send_to_reference(to.conversation_ref, card_activity(card))
-        except DeliveryError as err:
-            log.warning("coaching note not delivered: %s", err)
-            return False
-        return True
-
-    async def prep(self, actor: Actor, locale: str, arg: str) -> dict[str, Any] | str:
-        try:
-            prep = await self.service.prep(actor, arg.strip())
-        except (CoachingRefused, NoteInvalid) as err:
-            return self._refused(locale, err)
-        rendered = render_prep(prep, "teams")
-        return cards.sections_card(
-            [(None, part) for part in rendered.parts],
-            title_md=rendered.title,
-            fallback=render_prep(prep, "text").text,
+async def _reply(deps: TeamsDeps, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+    delivery = await deps.coaching.reply(actor, _id(data, "note_id"), data.get(REPLY_INPUT))
+    other = delivery.recipient
+    if other is not None:
+        to_rep = other.user_id != delivery.note.author_user_id
+        await _send(
+            deps,
+            delivery,
+            note_card(delivery, reply_prompt=True, done_button=to_rep and delivery.note.open),
         )
+    who = escape_teams(other.name) if other is not None else "-"
+    return Reply(card=cards.message_card(ct(locale, "reply_sent", who=who), color="Good"))
+
+
+async def _done(deps: TeamsDeps, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+    delivery = await deps.coaching.mark_done(actor, _id(data, "note_id"))
+    author = delivery.recipient
+    if author is not None:
+        text = ct(
+            author.locale,
+            "done_dm",
+            who=escape_teams(delivery.sender.name),
+            deal=_deal(author.locale, delivery.deal_name),
+        )
+        await _send(deps, delivery, cards.message_card(text))
+    key = "done_ack" if delivery.changed else "done_already"
+    return Reply(card=cards.message_card(ct(locale, key), color="Good"))
+
+
+async def _send(deps: TeamsDeps, delivery: NoteDelivery, card: Card) -> bool:
+    """To the recipient's Teams chat; False when they cannot be reached from here."""
+    to: Contact | None = delivery.recipient
+    sender = deps.sender
+    if to is None or to.platform != "teams" or to.conversation_ref is None or sender is None:
+        return False
+    try:
+        await sender.send_card(to.conversation_ref, card)
+    except DeliveryError as err:
+        log.warning("coaching note not delivered: %s", err)
+        return False
+    return True
+
+
+async def prep(deps: TeamsDeps, actor: Actor, locale: str, arg: str) -> Card | str:
+    """`prep @rep`: the 1:1 preparation card, or why not."""
+    try:
+        prepared = await deps.coaching.prep(actor, arg.strip())
+    except (CoachingRefused, NoteInvalid) as err:
+        return _refused(locale, err)
+    rendered = render_prep(prepared, "teams")
+    return cards.sections_card(
+        [(None, part) for part in rendered.parts],
+        title_md=rendered.title,
+        fallback=render_prep(prepared, "text").text,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pydantic
@@ -19,13 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from microsoft_agents.activity import (
     Activity,
-    ActivityTypes,
-    Attachment,
     ChannelAccount,
     ConversationAccount,
     ConversationParameters,
     ConversationReference,
-    InvokeResponse,
 )
 from microsoft_agents.hosting.core import (
     AgentApplication,
@@ -43,8 +40,12 @@ from microsoft_agents.hosting.fastapi import CloudAdapter
 
 from dealcoach.config import Settings
 from dealcoach.errors import DeliveryError
-from dealcoach.teams import ROUTE, cards, security
-from dealcoach.teams.bot import TeamsBot
+from dealcoach.teams import ROUTE, routing, security
+from dealcoach.teams.activities import card_activity
+from dealcoach.teams.context import TeamsDeps
+
+if TYPE_CHECKING:
+    from dealcoach.services.container import Services
 
 log = logging.getLogger("dealcoach.teams")
 
@@ -81,32 +82,19 @@ def connection_manager(settings: Settings, config: AgentAuthConfiguration) -> Co
     )
 
 
-def card_attachment(card: dict[str, Any]) -> Attachment:
-    return Attachment(content_type=cards.CONTENT_TYPE, content=card)
-
-
-def card_activity(card: dict[str, Any], **extra: Any) -> Activity:
-    return Activity(type=ActivityTypes.message, attachments=[card_attachment(card)], **extra)
-
-
-def invoke_response(body: dict[str, Any], status: int = 200) -> Activity:
-    return Activity(type=ActivityTypes.invoke_response,
-                    value=InvokeResponse(status=status, body=body))
-
-
 @dataclass
 class TeamsRuntime:
     settings: Settings
-    services: Any
+    services: Services
     auth_config: AgentAuthConfiguration
     connections: Connections
     adapter: CloudAdapter
     agent: AgentApplication[TurnState]
-    bot: TeamsBot
+    deps: TeamsDeps  # what the turn handlers (`routing`) work with
     service_urls: security.ServiceUrlPolicy
 
     @classmethod
-    def create(cls, settings: Settings, services: Any) -> TeamsRuntime:
+    def create(cls, settings: Settings, services: Services) -> TeamsRuntime:
         config = auth_configuration(settings)
         manager = connection_manager(settings, config)
         adapter = CloudAdapter(connection_manager=manager)
@@ -116,13 +104,13 @@ class TeamsRuntime:
             start_typing_timer=False,
             remove_recipient_mention=True,
         )
-        runtime = cls(settings, services, config, manager, adapter, agent,
-                      TeamsBot(settings, services),
+        deps = TeamsDeps(settings, services)
+        runtime = cls(settings, services, config, manager, adapter, agent, deps,
                       security.ServiceUrlPolicy(settings.teams_service_url_host_list))
-        runtime.bot.runtime = runtime
+        deps.sender = runtime  # shares and coaching notes go out through the runtime
         _quiet_activity_validation()
-        runtime.bot.register(agent)
-        adapter.on_turn_error = runtime.bot.on_turn_error
+        routing.register(agent, deps)
+        adapter.on_turn_error = routing.error_handler(deps)
         return runtime
 
     @property
@@ -189,6 +177,10 @@ class TeamsRuntime:
         return None
 
     # --- proactive ----------------------------------------------------------------------
+
+    async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str | None:
+        """Post an Adaptive Card into a stored conversation; returns the new activity id."""
+        return await self.send_to_reference(reference, card_activity(card))
 
     async def send_to_reference(self, reference: dict[str, Any], activity: Activity) -> str | None:
         """Post `activity` into a stored conversation; returns the new activity id."""

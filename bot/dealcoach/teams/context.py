@@ -1,0 +1,52 @@
+"""What every Teams handler needs: settings, the services, and a way to post a card into a
+stored conversation (the runtime, once it exists).
+
+`TeamsDeps` is made by `TeamsRuntime.create` and handed to `routing.register`; handlers pass
+it on. Like `slack/context.py` it keeps no review state: reviews live in the database, so any
+replica can answer any card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dealcoach.config import Settings
+
+if TYPE_CHECKING:
+    from dealcoach.services.coaching import AsyncCoachingService
+    from dealcoach.services.container import Services
+    from dealcoach.services.people import AsyncPeopleService
+    from dealcoach.services.reviews import AsyncReviewService
+
+
+class Sender(Protocol):
+    """Posts a card into a stored conversation (`TeamsRuntime.send_card`); raises
+    `DeliveryError` when Teams does not take it."""
+
+    async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str | None: ...
+
+
+@dataclass
+class TeamsDeps:
+    settings: Settings
+    services: Services
+    # Set by `TeamsRuntime.create` right after the runtime is built (it needs these deps
+    # first); None only in a turn run without a runtime, where nothing can be sent.
+    sender: Sender | None = None
+
+    @property
+    def reviews(self) -> AsyncReviewService:
+        return self.services.async_reviews
+
+    @property
+    def people(self) -> AsyncPeopleService:
+        return self.services.async_people
+
+    @property
+    def coaching(self) -> AsyncCoachingService:
+        return self.services.async_coaching
+
+    @property
+    def default_locale(self) -> str:
+        return self.settings.dealcoach_lang

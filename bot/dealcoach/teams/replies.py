@@ -1,0 +1,67 @@
+"""How a turn answers: the `Reply` of a card action, invoke response bodies, and the one-line
+wording of a refusal.
+
+A card action (`Action.Execute` invoke or a legacy `Action.Submit` message) returns a `Reply`;
+`routing` turns it into the invoke response or the messages that Teams expects. Pure: the
+activities that carry these are built in `activities` (the Agents SDK's types).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dealcoach.coach.markup import escape_teams
+from dealcoach.errors import DealcoachError, Forbidden
+from dealcoach.teams import cards
+from dealcoach.teams.payload import BadCard
+from dealcoach.teams.strings import t
+
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+ERROR_TYPE = "application/vnd.microsoft.error"
+
+Card = dict[str, Any]  # an Adaptive Card as JSON (see `cards`)
+
+
+@dataclass
+class Reply:
+    """The outcome of a card action: a card to show in place, a short message, or both
+    (`new_card`: posted as a new message instead of replacing the clicked card)."""
+
+    card: Card | None = None
+    message: str | None = None
+    new_card: Card | None = None
+
+
+def invoke_body(reply: Reply) -> dict[str, Any]:
+    """The invoke response body for a card action: the card shown in place of the clicked
+    one, else a message."""
+    if reply.card is not None:
+        return {"statusCode": 200, "type": cards.CONTENT_TYPE, "value": reply.card}
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": reply.message or ""}
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """An invoke response body refusing the action (Universal Actions' error shape)."""
+    return {"statusCode": status, "type": ERROR_TYPE,
+            "value": {"code": "BadRequest", "message": message}}
+
+
+def apology_body(locale: str) -> dict[str, Any]:
+    """The invoke response body of a turn that failed unexpectedly."""
+    return {"statusCode": 200, "type": cards.CONTENT_TYPE,
+            "value": cards.message_card(t(locale, "error.apology"), color="Attention")}
+
+
+def user_message(err: DealcoachError, locale: str) -> str:
+    """A refusal in one line of the user's language (never a stack trace)."""
+    if isinstance(err, Forbidden):
+        return t(locale, "error.not_yours")
+    if isinstance(err, BadCard):
+        return t(locale, "error.bad_card")
+    return escape_teams(str(err))  # NotFound, Conflict, InputError: already one line
+
+
+def refusal_card(err: DealcoachError, locale: str) -> Card:
+    """A refused card action as the card shown in place of the clicked one."""
+    return cards.message_card(user_message(err, locale), color="Attention")

@@ -1,0 +1,187 @@
+"""The review card flow: start or resume, a step submitted, *Add a decision-maker*,
+*Update review*, *Record outcome*, *Share with my manager*.
+
+Each card action is one call to the review service, which decides what to show next
+(`ReviewView.show`) and completes the review when nothing is left (`save_step`); this module
+turns the result into a card. No coaching logic and no SQL here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from dealcoach.coach.advice import render_advice
+from dealcoach.coach.bank import load_bank
+from dealcoach.coach.markup import escape_teams
+from dealcoach.errors import Conflict, DeliveryError
+from dealcoach.services.actors import Actor
+from dealcoach.services.reviews import CompletedReview, InvalidStep, ReviewView
+from dealcoach.teams import cards, coaching
+from dealcoach.teams.advice import advice_card
+from dealcoach.teams.context import TeamsDeps
+from dealcoach.teams.payload import BadCard, bounded_int, question_ids, raw_value, review_id
+from dealcoach.teams.replies import Card, Reply
+from dealcoach.teams.review_cards import advice_of, step_card
+from dealcoach.teams.strings import t
+
+log = logging.getLogger("dealcoach.teams")
+
+VERBS = cards.VERBS
+MAX_PEOPLE = 9  # the most decision-makers a card may ask for; the bank caps it lower
+
+
+def completion_key(review_id: int, nonce: str) -> str:
+    """The idempotency key of completing a review from one card (a resubmit: the same)."""
+    return f"teams:{review_id}:{nonce or 'card'}"
+
+
+async def open_review(deps: TeamsDeps, actor: Actor, locale: str,
+                      deal_name: str | None) -> Card:
+    """`dealcoach` resumes the open draft (or starts one); `review <deal>` starts a review
+    of that deal."""
+    notice = None
+    if deal_name:
+        view = await deps.reviews.start(actor, deal_name)
+    else:
+        opened = await deps.reviews.open_or_start(actor)
+        if opened.draft is not None:
+            view = opened.draft
+            name = escape_teams(view.deal_name) if view.deal_name else t(locale, "resume.unnamed")
+            notice = t(view.locale, "resume.text", deal=name)
+        else:
+            assert opened.review is not None
+            view = opened.review
+    if view.ready or view.show is None:  # every question answered already: the advice
+        done = await deps.reviews.complete(actor, view.review_id,
+                                           completion_key(view.review_id, "r"))
+        return await completed_card(deps, actor, done)
+    return step_card(view, view.show, notice_md=notice)
+
+
+async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
+                      data: Mapping[str, Any]) -> Reply:
+    """One of the review's buttons (`cards.VERBS`)."""
+    if verb == cards.VERB_NUDGE:  # a reminder's button: start a review of that deal
+        deal = str(data.get("deal_name") or "").strip()[:200] or None
+        return Reply(card=await open_review(deps, actor, locale, deal))
+    reviewed = review_id(data)
+    if verb == cards.VERB_STEP:
+        return await submit_step(deps, actor, locale, reviewed, data)
+    if verb == cards.VERB_ADD_PERSON:
+        return await add_person(deps, actor, locale, reviewed, data)
+    if verb == cards.VERB_UPDATE:
+        return await update_review(deps, actor, locale, reviewed)
+    if verb == cards.VERB_OUTCOME:
+        return await record_outcome(deps, actor, locale, reviewed, data)
+    return Reply(message=await share(deps, actor, locale, reviewed))  # VERB_SHARE
+
+
+def _typed(data: Mapping[str, Any], locale: str) -> tuple[list[str], dict[str, Any]]:
+    """The question ids the card showed and what was typed into them. Question ids and
+    types are the same in every language of the bank, so the turn's language checks them."""
+    bank = load_bank(locale)
+    qids = question_ids(data, bank.questions)
+    return qids, {qid: raw_value(bank.questions[qid].type, data.get(qid)) for qid in qids}
+
+
+async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                      data: Mapping[str, Any]) -> Reply:
+    """*Next* / *Finish*: the step saved and what follows it in one transaction — the next
+    step, or the advice (a resubmitted last card: the same advice, once)."""
+    qids, raw = _typed(data, locale)
+    key = completion_key(reviewed, str(data.get("nonce") or ""))
+    try:
+        saved = await deps.reviews.save_step(actor, reviewed, raw, key, shown=qids)
+    except InvalidStep as err:
+        if err.show is None:  # pragma: no cover - the card named known questions
+            raise
+        return Reply(card=step_card(err.review, err.show, typed=raw, errors=err.errors,
+                                    again=True))
+    if saved.completed is not None:
+        return Reply(card=await completed_card(deps, actor, saved.completed))
+    if saved.review.show is not None:
+        return Reply(card=step_card(saved.review, saved.review.show))
+    # Nothing left to show, yet not completed: completing says why (a Conflict).
+    done = await deps.reviews.complete(actor, reviewed, key)
+    return Reply(card=await completed_card(deps, actor, done))
+
+
+async def add_person(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                     data: Mapping[str, Any]) -> Reply:
+    """*Add a decision-maker*: the agenda round again with one more person, keeping what
+    was typed (saved with the step when it is submitted)."""
+    people = bounded_int(data.get("people"), 1, MAX_PEOPLE)
+    _qids, raw = _typed(data, locale)
+    view = await deps.reviews.add_person(actor, reviewed, people)
+    if view.show is None:  # pragma: no cover - the service always shows the agenda
+        return Reply(message=t(locale, "card.stale"))
+    return Reply(card=step_card(view, view.show, typed=raw))
+
+
+async def update_review(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int) -> Reply:
+    """*Update review*: a new draft prefilled with every answer; its rounds are walked
+    again from the first (posted as a new card; the advice stays)."""
+    view = await deps.reviews.reopen(actor, reviewed)
+    if view.show is None:
+        return Reply(message=t(locale, "card.stale"))
+    return Reply(new_card=step_card(view, view.show), message=t(locale, "card.next"))
+
+
+async def record_outcome(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                         data: Mapping[str, Any]) -> Reply:
+    outcome = str(data.get(cards.OUTCOME_INPUT) or "")
+    if outcome not in cards.OUTCOMES:
+        raise BadCard(f"unknown outcome {outcome!r}")
+    try:
+        await deps.reviews.record_outcome(actor, reviewed, outcome)
+    except Conflict:
+        # Only a completed review has an outcome; a draft stays a draft (completing it here
+        # would assess answers never given).
+        view: ReviewView = await deps.reviews.get(actor, reviewed)
+        if view.status != "completed":
+            return Reply(message=t(locale, "outcome.not_completed"))
+        raise
+    done = await deps.reviews.complete(actor, reviewed, None)  # completed: its advice
+    card = advice_of(done)
+    card["body"].append(cards.text(
+        t(locale, "outcome.recorded", review=reviewed, outcome=t(locale, f"outcome.{outcome}")),
+        color="Good"))
+    return Reply(card=card)
+
+
+async def share(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int) -> str:
+    """*Share with my manager*: the advice to the manager's Teams chat, once."""
+    shared = await deps.reviews.share(actor, reviewed)
+    contact = shared.manager
+    if contact is None:
+        return t(locale, "share.none")
+    if contact.conversation_ref is None or deps.sender is None:
+        await deps.reviews.release_share(actor, reviewed)  # not sent: may be tried again
+        return t(locale, "share.unreachable")
+    header = t(contact.locale, "share.header", user=escape_teams(actor.display_name or ""))
+    rendered = render_advice(shared.advice, "teams")
+    card = advice_card(rendered, review_id=str(reviewed), locale=contact.locale,
+                       recommendation=shared.assessment.recommendation, with_actions=False,
+                       header_md=f"**{header}**")
+    try:
+        await deps.sender.send_card(contact.conversation_ref, card)
+    except DeliveryError as err:
+        log.warning("share failed: %s", err)
+        # Not delivered: the review is not shared, so the next click tries again instead of
+        # answering "already shared".
+        await deps.reviews.release_share(actor, reviewed)
+        return t(locale, "share.unreachable")
+    return t(locale, "share.sent")
+
+
+async def completed_card(deps: TeamsDeps, actor: Actor, done: CompletedReview) -> Card:
+    """The advice of a review just completed, with the manager's notes on the deal's
+    earlier reviews under it when there are any (issue 16)."""
+    card = advice_of(done)
+    if done.created:
+        notes = await deps.coaching.earlier_notes(actor, done.review_id)
+        if notes:
+            card["body"].extend(coaching.earlier_notes_items(done.locale, done.review_id, notes))
+    return card
