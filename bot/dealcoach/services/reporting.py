@@ -7,6 +7,11 @@ at most one manager (assigning again moves them). Everyone else is refused with 
 language). `dealcoach team …` on the command line is ops: no actor, the workspace named by
 `--workspace` or the only one known.
 
+What a change or a listing says is written here once (`TeamChange.describe`,
+`TeamListing.describe`, wording in `prompts/<locale>/digest/strings.yaml`): an adapter hands
+in how to name a person on its platform (a Slack mention, an escaped Teams name) and lays
+the lines out in its markup.
+
 Teams may span platforms: an id can be qualified as `platform:user` (`slack:U123`,
 `teams:<aad-object-id>`; the platform's only workspace, or `--workspace` if it is one of that
 platform's) or `platform:workspace:user` (`teams:<tenant-id>:<aad-object-id>`), so a manager
@@ -19,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
+from dealcoach.digest.render import text
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.people import resolve_person
@@ -40,6 +46,10 @@ class Member:
     name: str
 
 
+# How an adapter names a person: a Slack mention, an escaped Teams name.
+Who = Callable[[Member], str]
+
+
 @dataclass(frozen=True)
 class TeamChange:
     manager: Member | None
@@ -48,12 +58,9 @@ class TeamChange:
     removed: tuple[Member, ...] = ()
     not_member: tuple[Member, ...] = ()
 
-    def describe(self, locale: str, who: Callable[[Member], str]) -> list[str]:
-        """The change in words, one line each; `who` renders a person for the platform
-        (a Slack mention, an escaped Teams name)."""
-        # Local import: the wording lives with the digest's strings (prompts/<locale>/digest/).
-        from dealcoach.digest.render import text
-
+    def describe(self, locale: str, who: Who) -> list[str]:
+        """The change in words, one line each (none: nothing changed); `who` renders a
+        person for the platform."""
         manager = who(self.manager) if self.manager is not None else "-"
         lines: list[str] = []
         if self.added:
@@ -84,6 +91,17 @@ class Team:
 
 
 @dataclass(frozen=True)
+class ListingText:
+    """A team listing in words, for an adapter to lay out: with a `title` (admins), one line
+    per team under it, bulleted; without, a line or two of the asker's own team; `empty`
+    instead when there is nothing to list (no teams yet, not in a team)."""
+
+    title: str | None = None
+    lines: tuple[str, ...] = ()
+    empty: str | None = None
+
+
+@dataclass(frozen=True)
 class TeamListing:
     """Admins see every team of the workspace; others their own team and their manager."""
 
@@ -91,6 +109,28 @@ class TeamListing:
     teams: tuple[Team, ...] = ()
     manager: Member | None = None  # the asker's own manager
     members: tuple[Member, ...] = field(default_factory=tuple)  # the asker's own reps
+
+    def describe(self, locale: str, who: Who) -> ListingText:
+        """The listing in words; `who` renders a person for the platform."""
+        if self.is_admin:
+            if not self.teams:
+                return ListingText(empty=text(locale, "team_none"))
+            return ListingText(
+                title=text(locale, "team_header"),
+                lines=tuple(
+                    f"{who(team.manager)}: {', '.join(who(m) for m in team.members)}"
+                    for team in self.teams
+                ),
+            )
+        lines: list[str] = []
+        if self.members:
+            members = ", ".join(who(m) for m in self.members)
+            lines.append(text(locale, "team_yours", members=members))
+        if self.manager is not None:
+            lines.append(text(locale, "team_your_manager", manager=who(self.manager)))
+        if not lines:
+            return ListingText(empty=text(locale, "team_alone"))
+        return ListingText(lines=tuple(lines))
 
 
 def is_admin(actor: Actor, admins: Collection[str]) -> bool:

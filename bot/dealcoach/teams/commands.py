@@ -1,8 +1,10 @@
 """What a user wrote to the bot in a personal chat, parsed into a command.
 
 Teams delivers the message text as typed (with an `<at>` mention of the bot removed by the SDK
-in group chats); people also write `/dealcoach`, capitals or trailing punctuation. Parsing is
-pure so it can be tested on its own.
+in group chats; other mentions are replaced by user ids first, `manager.expand_mentions`);
+people also write `/dealcoach`, capitals or trailing punctuation. The words (en + nl) and the
+grammar are `dealcoach.commands`, shared with Slack; this module cleans Teams' markup off the
+text and shapes the result for the handlers. Pure, so it can be tested on its own.
 """
 
 from __future__ import annotations
@@ -10,25 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_REVIEW_WORDS = {"dealcoach", "review", "start", "new"}
-_SIMPLE = {"help", "history", "hi", "hello", "hallo", "hoi"}
-# Manager features (en + nl words): `digest [last|this|YYYY-Www]`, `pause`, `resume`.
-_MANAGER = {
-    "digest": "digest",
-    "overzicht": "digest",
-    "pause": "pause",
-    "pauze": "pause",
-    "resume": "resume",
-    "hervat": "resume",
-}
+from dealcoach import commands
 
 
 @dataclass(frozen=True)
 class Command:
     name: str  # review | help | history | digest | pause | resume | lang | team | prep | greet
-    #          | unknown
-    arg: str = ""
-    args: tuple[str, ...] = field(default_factory=tuple)
+    #          | crm | unknown
+    arg: str = ""  # team: its action word as written (add, toevoegen, …), lower case
+    args: tuple[str, ...] = field(default_factory=tuple)  # team: the people
 
 
 def _clean(text: str) -> str:
@@ -39,30 +31,13 @@ def _clean(text: str) -> str:
 
 
 def parse(text: str | None) -> Command:
-    cleaned = _clean(text or "")
-    if not cleaned:
-        return Command("unknown")
-    word, _, rest = cleaned.partition(" ")
-    word = word.lower().lstrip("/").rstrip("!?.,:")
-    rest = rest.strip()
-    if word == "dealcoach" and rest:  # "dealcoach history", "dealcoach Acme renewal"
-        sub = parse(rest)
-        return sub if sub.name not in {"unknown", "greet"} else Command("review", rest)
-    if word in _REVIEW_WORDS:
-        if word == "review" and rest.lower().startswith("of "):
-            rest = rest[3:].strip()
-        return Command("review", rest)
-    if word in {"hi", "hello", "hallo", "hoi"}:
-        return Command("greet")
-    if word in _SIMPLE:
-        return Command(word)
-    if word in _MANAGER:
-        return Command(_MANAGER[word], rest.lower())
-    if word in {"prep", "voorbereiding"} and len(rest.split()) == 1:  # prep @rep (issue 16)
-        return Command("prep", rest)
-    if word in {"lang", "language", "taal"}:
-        return Command("lang", rest.lower())
-    if word in {"team", "teams"}:
-        parts = tuple(rest.split())
+    found = commands.parse(_clean(text or ""), "chat")
+    verb = found.verb
+    if verb == "team":
+        parts = found.args
         return Command("team", parts[0].lower() if parts else "", parts[1:])
-    return Command("unknown", cleaned)
+    if verb in ("digest", "pause", "resume", "lang"):  # a week word / a language
+        return Command(verb, found.rest.lower())
+    if verb in ("review", "prep", "crm", "unknown"):  # a deal, a person, the CRM's words, text
+        return Command(verb, found.rest)
+    return Command(verb)  # help, history, greet take nothing

@@ -9,26 +9,29 @@
   (the text carries `<at>Name</at>`; the activity's `mention` entities carry their ids), by
   id, or platform-qualified (`slack:U123`, `teams:<aad-object-id>`) for a team spanning
   Slack and Teams.
+
+The words (en + nl) are `dealcoach.commands`; what a change or a listing says comes from the
+reporting service: this module names people (escaped) and lays the lines out in markdown.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from microsoft_agents.activity import Activity
 
 from dealcoach.coach.markup import escape_teams
+from dealcoach.commands import team_action
 from dealcoach.digest.render import text as dtext
 from dealcoach.errors import InputError
 from dealcoach.services.actors import Actor
-from dealcoach.services.reporting import Member, NotAllowed, TeamChange, TeamListing
+from dealcoach.services.reporting import Member, NotAllowed, TeamListing
 from dealcoach.teams import commands
 from dealcoach.teams.digest_cards import digest_card, teams_wording
 from dealcoach.teams.strings import t
 
-_ADD = {"add", "toevoegen"}
-_REMOVE = {"remove", "rm", "verwijder", "verwijderen"}
-_LIST = {"", "list", "lijst", "show", "toon"}
+if TYPE_CHECKING:
+    from dealcoach.services.container import Services
 
 
 def mentions(activity: Activity) -> list[tuple[str, str, str]]:
@@ -57,7 +60,7 @@ def expand_mentions(activity: Activity) -> str:
 
 
 class ManagerCommands:
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
 
     async def digest(self, actor: Actor, locale: str, arg: str) -> dict[str, Any] | str:
@@ -75,15 +78,17 @@ class ManagerCommands:
         return teams_wording(dtext(locale, "paused" if paused else "resumed"))
 
     async def team(self, actor: Actor, locale: str, command: commands.Command) -> str:
-        verb = command.arg
-        teams = self.services.async_reporting
+        """`team [list]`, `team add <manager> <member>…`, `team remove <member>…`."""
+        action = team_action(command.arg)
+        people = list(command.args)
+        reporting = self.services.async_reporting
         try:
-            if verb in _LIST and not command.args:
-                return _listing(await teams.list(actor), locale)
-            if verb in _ADD and len(command.args) >= 2:
-                change = await teams.add(actor, command.args[0], list(command.args[1:]))
-            elif verb in _REMOVE and command.args:
-                change = await teams.remove(actor, list(command.args))
+            if action == "list" and not people:
+                return _layout(await reporting.list(actor), locale)
+            if action == "add" and len(people) >= 2:
+                change = await reporting.add(actor, people[0], people[1:])
+            elif action == "remove" and people:
+                change = await reporting.remove(actor, people)
             else:
                 return t(locale, "team.usage")
         except NotAllowed as exc:
@@ -92,30 +97,19 @@ class ManagerCommands:
                 if exc.key == "refused_admin"
                 else dtext(locale, exc.key)
             )
-        return _change(change, locale)
+        return "\n\n".join(change.describe(locale, mention)) or t(locale, "team.usage")
 
 
-def _who(member: Member) -> str:
+def mention(member: Member) -> str:
+    """A person in a TextBlock: their escaped name (or id)."""
     return escape_teams(member.name or member.user_id)
 
 
-def _change(change: TeamChange, locale: str) -> str:
-    return "\n\n".join(change.describe(locale, _who)) or t(locale, "team.usage")
-
-
-def _listing(listing: TeamListing, locale: str) -> str:
-    if listing.is_admin:
-        if not listing.teams:
-            return teams_wording(dtext(locale, "team_none"))
-        lines = [f"**{dtext(locale, 'team_header')}**"]
-        for team in listing.teams:
-            members = ", ".join(_who(m) for m in team.members)
-            lines.append(f"- {_who(team.manager)}: {members}")
-        return "\n".join(lines)
-    lines = []
-    if listing.members:
-        members = ", ".join(_who(m) for m in listing.members)
-        lines.append(dtext(locale, "team_yours", members=members))
-    if listing.manager is not None:
-        lines.append(dtext(locale, "team_your_manager", manager=_who(listing.manager)))
-    return "\n\n".join(lines) or dtext(locale, "team_alone")
+def _layout(listing: TeamListing, locale: str) -> str:
+    """The service's listing in markdown: a bold title over a list of teams, or paragraphs."""
+    described = listing.describe(locale, mention)
+    if described.empty is not None:
+        return teams_wording(described.empty)  # the wording names Slack's /dealcoach team
+    if described.title is None:
+        return "\n\n".join(described.lines)
+    return "\n".join([f"**{described.title}**", *(f"- {line}" for line in described.lines)])

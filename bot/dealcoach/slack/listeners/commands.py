@@ -1,10 +1,12 @@
 """`/dealcoach` and its sub-commands.
 
-`/dealcoach help`, `/dealcoach history [n]`, `/dealcoach lang en|nl`; anything else is a
-deal name (`/dealcoach Acme renewal`), so only these exact forms are sub-commands: the
-reserved words below followed by what they take. A review acks at once, opens a modal with
-the command's trigger_id before any other work (the trigger dies after 3 s), then fills it:
-the open draft's resume prompt, or the first step of a new review.
+`/dealcoach help`, `/dealcoach history [n]`, `/dealcoach lang en|nl`, the manager commands
+(`listeners/manager.py`), `prep @rep` (`listeners/coaching.py`); anything else is a deal name
+(`/dealcoach Acme renewal`), so only the exact forms are sub-commands. The words (en + nl)
+and those forms are `dealcoach.commands` (`prompts/<locale>/commands.yaml`), shared with
+Teams; this module turns Slack's escaped text into what the user typed. A review acks at
+once, opens a modal with the command's trigger_id before any other work (the trigger dies
+after 3 s), then fills it: the open draft's resume prompt, or the first step of a new review.
 """
 
 from __future__ import annotations
@@ -13,42 +15,33 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.coach.bank import load_bank
+from dealcoach.coach.bank import Recommendation, load_bank
 from dealcoach.coach.markup import escape_slack
+from dealcoach.commands import Verb, parse
 from dealcoach.errors import InputError
+from dealcoach.services.actors import Actor
 from dealcoach.services.coaching import ct
+from dealcoach.services.reviews import ReviewSummary
 from dealcoach.slack import modal
 from dealcoach.slack.advice import OUTCOMES
-from dealcoach.slack.context import require_deps, slack_locale
+from dealcoach.slack.context import SlackDeps, require_deps, slack_locale
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.limits import SECTION_TEXT, clip
-from dealcoach.slack.listeners import coaching, manager
+from dealcoach.slack.listeners import coaching, crm, manager
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
 
 COMMAND = "/dealcoach"
 
-# First word → sub-command (en + nl). Everything else is a deal name.
-RESERVED: dict[str, str] = {
-    "help": "help",
-    "?": "help",
-    "hulp": "help",
-    "history": "history",
-    "geschiedenis": "history",
-    "lang": "lang",
-    "language": "lang",
-    "taal": "lang",
-}
-# Manager sub-commands: team, digest, pause, resume (+ nl), see listeners/manager.py.
-RESERVED.update(manager.RESERVED)
-# `/dealcoach prep @rep` (issue 16), see listeners/coaching.py.
-RESERVED.update(coaching.RESERVED)
 HISTORY_DEFAULT = 5
 HISTORY_MAX = 20
 
@@ -73,24 +66,16 @@ def command_plain_text(text: str) -> str:
     return unlinked.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def parse_command(text: str) -> tuple[str, str]:
-    """`(kind, argument)`: kind is `help`, `history`, `lang` or `review` (argument = deal)."""
-    words = text.split()
-    if not words:
-        return "review", ""
-    kind = RESERVED.get(words[0].lower())
-    rest = " ".join(words[1:])
-    if kind == "help" and not rest:
-        return "help", ""
-    if kind == "history" and (not rest or (rest.isdigit() and len(words) == 2)):
-        return "history", rest
-    if kind == "lang" and len(words) <= 2:
-        return "lang", rest.lower()
-    if kind in manager.KINDS and manager.accepts(kind, rest):
-        return kind, rest
-    if kind == "prep" and coaching.accepts(rest):
-        return "prep", rest
-    return "review", command_plain_text(" ".join(words))
+def parse_command(text: str) -> tuple[Verb, str]:
+    """`(verb, argument)` of `/dealcoach <text>`: `review` with the deal name as typed, or a
+    sub-command with what follows its word (a language in lower case). `prep` takes one
+    person: a mention, a user id or a platform-qualified id (`listeners/coaching.py`)."""
+    command = parse(text, "slash", is_person=coaching.accepts)
+    if command.verb == "review":
+        return "review", command_plain_text(command.rest)
+    if command.verb == "lang":
+        return "lang", command.rest.lower()
+    return command.verb, command.rest
 
 
 def register(app: AsyncApp) -> None:
@@ -98,10 +83,17 @@ def register(app: AsyncApp) -> None:
 
 
 async def on_command(
-    ack: Any, command: dict[str, Any], client: AsyncWebClient, context: Any, respond: Any
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
 ) -> None:
     deps = require_deps(context)
     kind, arg = parse_command(command.get("text") or "")
+    if kind == "crm":  # `listeners/crm.py` is registered first and normally answers these
+        await crm.on_crm_command(ack, command, client, context, respond)
+        return
     if kind == "review":
         await ack()
         await open_review(client, context, command, deal_name=arg or None)
@@ -113,7 +105,7 @@ async def on_command(
         await ack(text=text, response_type="ephemeral")
         return
     await ack()
-    if kind in manager.KINDS:
+    if kind in manager.VERBS:
         await manager.handle(kind, arg, client, context, command, respond)
         return
     if kind == "prep":
@@ -125,13 +117,17 @@ async def on_command(
         await set_language(client, context, command, respond, arg)
 
 
-async def _locale(deps: Any, client: AsyncWebClient, body: Mapping[str, Any]) -> str:
-    actor = await full_actor(deps, client, body)
-    return str(await deps.locale_for(actor))
+async def _locale(deps: SlackDeps, client: AsyncWebClient, body: Mapping[str, Any]) -> str:
+    actor: Actor = await full_actor(deps, client, body)
+    return await deps.locale_for(actor)
 
 
 async def open_review(
-    client: AsyncWebClient, context: Any, command: Mapping[str, Any], *, deal_name: str | None
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    command: Mapping[str, Any],
+    *,
+    deal_name: str | None,
 ) -> None:
     """views.open first (with a 'getting ready' view), then find or start the review."""
     deps = require_deps(context)
@@ -142,7 +138,7 @@ async def open_review(
     )
     view_id = opened["view"]["id"]
 
-    actor = await full_actor(deps, client, command)
+    actor: Actor = await full_actor(deps, client, command)
     try:
         # The open draft (offered for resume), else a new review: one transaction.
         async with deps.work_slot():
@@ -170,10 +166,15 @@ async def open_review(
 
 
 async def show_history(
-    client: AsyncWebClient, context: Any, command: Mapping[str, Any], respond: Any, *, limit: str
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    command: Mapping[str, Any],
+    respond: AsyncRespond,
+    *,
+    limit: str,
 ) -> None:
     deps = require_deps(context)
-    actor = await full_actor(deps, client, command)
+    actor: Actor = await full_actor(deps, client, command)
     locale = await deps.locale_for(actor)
     count = min(int(limit), HISTORY_MAX) if limit.isdigit() and int(limit) > 0 else HISTORY_DEFAULT
     items = await deps.reviews.history(actor, limit=count)
@@ -199,14 +200,15 @@ async def show_history(
     await respond(text=clip(text, 3900), blocks=blocks, response_type="ephemeral")
 
 
-def history_line(locale: str, item: Any, notes: tuple[int, int] | None = None) -> str:
+def history_line(locale: str, item: ReviewSummary, notes: tuple[int, int] | None = None) -> str:
     """One review in a list: date, deal (escaped), recommendation or 'draft', its coaching
     notes (how many, how many open), review id."""
     deal = escape_slack(item.deal_name or t(locale, "resume.unnamed"))
     when = _when(item.completed_at or item.started_at)
     labels = load_bank(locale).labels
     if item.recommendation:
-        status = labels.recommendations.get(item.recommendation, item.recommendation)
+        known = cast(Recommendation, item.recommendation)  # a stored id, maybe an old one
+        status = labels.recommendations.get(known, item.recommendation)
     else:
         status = t(locale, "history.draft")
     extra = f" · {t(locale, 'outcome.' + item.outcome)}" if item.outcome in OUTCOMES else ""
@@ -216,10 +218,14 @@ def history_line(locale: str, item: Any, notes: tuple[int, int] | None = None) -
 
 
 async def set_language(
-    client: AsyncWebClient, context: Any, command: Mapping[str, Any], respond: Any, arg: str
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    command: Mapping[str, Any],
+    respond: AsyncRespond,
+    arg: str,
 ) -> None:
     deps = require_deps(context)
-    actor = await full_actor(deps, client, command)
+    actor: Actor = await full_actor(deps, client, command)
     if arg not in ("en", "nl"):
         locale = await deps.locale_for(actor)
         await respond(text=t(locale, "lang.usage"), response_type="ephemeral")
@@ -228,7 +234,7 @@ async def set_language(
     await respond(text=t(arg, "lang.set"), response_type="ephemeral")
 
 
-def _when(value: Any) -> str:
+def _when(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
     return str(value)[:10] if value else "-"

@@ -5,7 +5,8 @@ buttons (`register(app)`).
 - `team add @manager @rep…`, `team remove @rep…`, `team` (list): admins only for changes
   (workspace admins/owners from `users.info`, or `DEALCOACH_ADMINS`). Mentions arrive as
   `<@U123|name>` when the command escapes users (manifest `should_escape: true`); plain user
-  ids work too.
+  ids work too. The words (en + nl) are `dealcoach.commands`; what a change or a listing
+  says comes from the reporting service, this module only names people and lays it out.
 - `digest [last|this|YYYY-Www]`: a manager's team digest, anyone else their own summary;
   ephemeral.
 - Buttons: *Start a review* / *Resume* on the Home tab, *Review <deal>* on a reminder.
@@ -19,48 +20,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.markup import escape_slack
+from dealcoach.commands import team_action
 from dealcoach.digest.render import text as dtext
 from dealcoach.errors import InputError
+from dealcoach.services.actors import Actor
 from dealcoach.services.digests import AsyncDigestService
-from dealcoach.services.reporting import AsyncReportingService, Member, NotAllowed, TeamChange
+from dealcoach.services.reporting import AsyncReportingService, Member, NotAllowed, TeamListing
 from dealcoach.slack import limits, modal
-from dealcoach.slack.context import require_deps, valid_review_id
+from dealcoach.slack.context import SlackDeps, require_deps, valid_review_id
 from dealcoach.slack.digest_blocks import ACTION_NUDGE_REVIEW, digest_blocks
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.home import ACTION_HOME_RESUME, ACTION_HOME_START
 
 log = logging.getLogger("dealcoach.slack")
 
-KINDS = ("team", "digest", "pause", "resume")
-# First word → kind (en + nl), merged into commands.RESERVED.
-RESERVED: dict[str, str] = {
-    "team": "team",
-    "teams": "team",
-    "digest": "digest",
-    "overzicht": "digest",
-    "pause": "pause",
-    "pauze": "pause",
-    "resume": "resume",
-    "hervat": "resume",
-}
-_ADD = {"add", "toevoegen", "voegtoe"}
-_REMOVE = {"remove", "rm", "verwijder", "verwijderen"}
-_LIST = {"", "list", "lijst", "show", "toon"}
+# The sub-commands `commands.on_command` hands to `handle` (words: `dealcoach.commands`).
+VERBS = ("team", "digest", "pause", "resume")
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-
-
-def accepts(kind: str, rest: str) -> bool:
-    """Whether `/dealcoach <word> <rest>` is this sub-command (else it is a deal name)."""
-    words = rest.split()
-    if kind == "team":
-        return not words or words[0].lower() in _ADD | _REMOVE | _LIST
-    if kind == "digest":
-        return len(words) <= 1
-    return not words  # pause / resume take nothing
 
 
 def parse_users(words: list[str]) -> tuple[list[str], list[str]]:
@@ -78,17 +61,18 @@ def parse_users(words: list[str]) -> tuple[list[str], list[str]]:
     return ids, bad
 
 
-def _teams(deps: Any) -> AsyncReportingService:
-    service: AsyncReportingService = deps.services.async_reporting  # shared (bootstrap.Services)
+def _reporting(deps: SlackDeps) -> AsyncReportingService:
+    service: AsyncReportingService = deps.services.async_reporting
     return service
 
 
-def _digests(deps: Any) -> AsyncDigestService:
+def _digests(deps: SlackDeps) -> AsyncDigestService:
     service: AsyncDigestService = deps.services.async_digests
     return service
 
 
-def _who(member: Member) -> str:
+def mention(member: Member) -> str:
+    """A person in mrkdwn: a mention for a Slack user id, else their escaped name."""
     return f"<@{member.user_id}>" if _USER_ID.match(member.user_id) else escape_slack(member.name)
 
 
@@ -96,13 +80,13 @@ async def handle(
     kind: str,
     arg: str,
     client: AsyncWebClient,
-    context: Any,
+    context: AsyncBoltContext,
     command: Mapping[str, Any],
-    respond: Any,
+    respond: AsyncRespond,
 ) -> None:
     """Run a manager sub-command (already acknowledged) and answer ephemerally."""
     deps = require_deps(context)
-    actor = await full_actor(deps, client, command)
+    actor: Actor = await full_actor(deps, client, command)
     locale = await deps.locale_for(actor)
     context["dealcoach_locale"] = locale
     try:
@@ -120,45 +104,38 @@ async def handle(
     await respond(text=limits.clip(reply, 3000), response_type="ephemeral")
 
 
-async def team_command(deps: Any, actor: Any, locale: str, arg: str) -> str:
+async def team_command(deps: SlackDeps, actor: Actor, locale: str, arg: str) -> str:
+    """`team [list]`, `team add @manager @rep…`, `team remove @rep…` (en + nl words)."""
     words = arg.split()
-    verb = words[0].lower() if words else ""
-    service = _teams(deps)
-    if verb in _LIST:
-        return _listing(await service.list(actor), locale)
+    action = team_action(words[0] if words else "")
+    service = _reporting(deps)
+    if action == "list":
+        return _layout(await service.list(actor), locale)
     ids, bad = parse_users(words[1:])
     if bad or not ids:
         return dtext(locale, "team_usage")
-    if verb in _ADD:
+    if action == "add":
         if len(ids) < 2:
             return dtext(locale, "team_usage")
-        return _change(await service.add(actor, ids[0], ids[1:]), locale)
-    return _change(await service.remove(actor, ids), locale)
+        change = await service.add(actor, ids[0], ids[1:])
+    else:
+        change = await service.remove(actor, ids)
+    return "\n".join(change.describe(locale, mention)) or dtext(locale, "team_usage")
 
 
-def _change(change: TeamChange, locale: str) -> str:
-    return "\n".join(change.describe(locale, _who)) or dtext(locale, "team_usage")
+def _layout(listing: TeamListing, locale: str) -> str:
+    """The service's listing in mrkdwn: a bold title over bulleted teams, or plain lines."""
+    described = listing.describe(locale, mention)
+    if described.empty is not None:
+        return described.empty
+    if described.title is None:
+        return "\n".join(described.lines)
+    return "\n".join([f"*{described.title}*", *(f"• {line}" for line in described.lines)])
 
 
-def _listing(listing: Any, locale: str) -> str:
-    lines: list[str] = []
-    if listing.is_admin:
-        if not listing.teams:
-            return dtext(locale, "team_none")
-        lines.append(f"*{dtext(locale, 'team_header')}*")
-        for team in listing.teams:
-            members = ", ".join(_who(m) for m in team.members)
-            lines.append(f"• {_who(team.manager)}: {members}")
-        return "\n".join(lines)
-    if listing.members:
-        members = ", ".join(_who(m) for m in listing.members)
-        lines.append(dtext(locale, "team_yours", members=members))
-    if listing.manager is not None:
-        lines.append(dtext(locale, "team_your_manager", manager=_who(listing.manager)))
-    return "\n".join(lines) or dtext(locale, "team_alone")
-
-
-async def digest_command(deps: Any, actor: Any, locale: str, arg: str, respond: Any) -> None:
+async def digest_command(
+    deps: SlackDeps, actor: Actor, locale: str, arg: str, respond: AsyncRespond
+) -> None:
     try:
         result = await _digests(deps).on_demand(actor, arg.strip() or None)
     except InputError:
@@ -206,7 +183,7 @@ def _value(body: Mapping[str, Any]) -> str:
 
 
 async def on_home_start(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     from dealcoach.slack.listeners.commands import open_review
@@ -215,7 +192,7 @@ async def on_home_start(
 
 
 async def on_nudge_review(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     from dealcoach.slack.listeners.commands import open_review
@@ -225,7 +202,7 @@ async def on_nudge_review(
 
 
 async def on_home_resume(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """Open the draft's next step straight away (views.open first: the trigger lives 3 s)."""
     await ack()
@@ -236,7 +213,7 @@ async def on_home_resume(
     opened = await client.views_open(
         trigger_id=command["trigger_id"], view=modal.loading_view(deps.settings.dealcoach_lang)
     )
-    actor = await full_actor(deps, client, command)
+    actor: Actor = await full_actor(deps, client, command)
     review = await deps.reviews.get(actor, review_id)  # ownership: Forbidden / NotFound
     context["dealcoach_locale"] = review.locale
     view = view_for(review) or modal.message_view(review.locale, dtext(review.locale, "home_none"))
