@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
@@ -30,6 +30,7 @@ from dealcoach import __version__
 from dealcoach.bootstrap import server_notifiers
 from dealcoach.config import Settings
 from dealcoach.digest.scheduler import DigestScheduler, start_scheduler
+from dealcoach.http_limits import read_body_within
 from dealcoach.observability import install as install_observability
 from dealcoach.services.container import Services
 from dealcoach.slack.app import build_app
@@ -47,9 +48,6 @@ READY_TIMEOUT_SECONDS = 2.0
 # characters each, percent-encoded UTF-8): a few hundred kB at worst. 1 MiB leaves room and
 # keeps a hostile sender from making the process buffer megabytes per request.
 MAX_SLACK_BODY_BYTES = 1024 * 1024
-# Seconds a client has to send a whole request body (DEALCOACH_BODY_TIMEOUT overrides it).
-BODY_TIMEOUT_SECONDS = 10.0
-BODY_TIMEOUT_LOG = "request body not received within %.0f s: answered 408"
 HEADER_TIMEOUT_LOG = "request headers not received within %.0f s: connection closed"
 
 
@@ -179,49 +177,6 @@ def create_app(
     teams_runtime = mount_teams(app, settings, services)
 
     return app
-
-
-async def read_body_within(request: Request, limit: int, timeout: float | None = None) -> bool:
-    """Read the body (Starlette caches it for Bolt); False, without reading the rest, as soon
-    as it is — or its Content-Length says it will be — larger than `limit` bytes.
-
-    The whole body must arrive within `timeout` seconds (default: the app's
-    `DEALCOACH_BODY_TIMEOUT`, else `BODY_TIMEOUT_SECONDS`): a client trickling a body a byte
-    at a time would otherwise hold a connection (and a file descriptor) for as long as it
-    likes. Past the deadline `BodyTimeout` (an HTTP 408 that closes the connection) is raised;
-    the app answers it without the route's help."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return False
-    if timeout is None:
-        settings = getattr(request.app.state, "settings", None)
-        timeout = getattr(settings, "dealcoach_body_timeout", None) or BODY_TIMEOUT_SECONDS
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    return False
-                chunks.append(chunk)
-    except TimeoutError:
-        # One line per interval under a flood (observability.RefusalFilter), not per socket.
-        log.warning(BODY_TIMEOUT_LOG, timeout)
-        raise BodyTimeout() from None
-    request._body = b"".join(chunks)  # what Request.body() returns from now on
-    return True
-
-
-class BodyTimeout(HTTPException):
-    """The request body did not arrive in time: 408, and the connection is closed."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            status_code=408,
-            detail="request body not received in time",
-            headers={"Connection": "close"},
-        )
 
 
 async def database_ready(services: Services) -> tuple[bool, str]:

@@ -40,6 +40,7 @@ from microsoft_agents.hosting.fastapi import CloudAdapter
 
 from dealcoach.config import Settings
 from dealcoach.errors import DeliveryError
+from dealcoach.http_limits import read_body_within
 from dealcoach.teams import ROUTE, routing, security
 from dealcoach.teams.activities import card_activity
 from dealcoach.teams.context import TeamsDeps
@@ -130,8 +131,6 @@ class TeamsRuntime:
     async def handle(self, request: Request) -> Response:
         """Size cap (413) → token (401) → JSON and the Activity protocol (400) → the
         `serviceUrl` (403) → the SDK. Nothing is stored or sent for a refused request."""
-        from dealcoach.web import read_body_within
-
         if not await read_body_within(request, MAX_TEAMS_BODY_BYTES):
             return JSONResponse({"error": "request body too large"}, status_code=413)
         identity = await security.authorize(request.headers.get("Authorization"),
