@@ -29,7 +29,16 @@ from dealcoach.coach.bank import (
 )
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import make_env
-from dealcoach.coach.planner import Action, Fired, Plan, join_names, person_short_name, plan
+from dealcoach.coach.planner import (
+    Action,
+    Fired,
+    Plan,
+    join_names,
+    person_short_name,
+    plan,
+    plan_values,
+)
+from dealcoach.coach.plans import PlanStatus
 
 Side = Literal["win", "lose", "unclear"]
 SEVERITY: dict[str, int] = {"pursue": 0, "strengthen": 1, "renegotiate": 2, "walk_away": 3}
@@ -102,17 +111,30 @@ def fit_failed(answers: Mapping[str, object]) -> bool:
 
 
 def assess(
-    answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
+    answers: Mapping[str, object],
+    locale: str = "en",
+    *,
+    bank: QuestionBank | None = None,
+    plan_status: PlanStatus | None = None,
 ) -> Assessment:
-    """Apply the rules to validated answers (see coach.answers.validate_answers)."""
-    return assess_and_plan(answers, locale, bank=bank)[0]
+    """Apply the rules to validated answers (see coach.answers.validate_answers).
+
+    `plan_status`: the deal's mutual close plan (coach.plans), when the caller knows it; the
+    plan rules (`{plan: …}` conditions) fire only with it, so None changes nothing."""
+    return assess_and_plan(answers, locale, bank=bank, plan_status=plan_status)[0]
 
 
 def assess_and_plan(
-    answers: Mapping[str, object], locale: str = "en", *, bank: QuestionBank | None = None
+    answers: Mapping[str, object],
+    locale: str = "en",
+    *,
+    bank: QuestionBank | None = None,
+    plan_status: PlanStatus | None = None,
 ) -> tuple[Assessment, Plan]:
     """`assess`, plus the planner's working (each move's kind and spec, what was dropped)."""
     bank = bank or load_bank(locale)
+    plan_states = plan_status.states() if plan_status is not None else None
+    slip = plan_values(plan_status, bank.locale)
     people = named_people(answers, bank.max_people)
     deal = answers.get("deal.name") or ""
     side_rules = [r for r in bank.rules if r.side is not None]
@@ -125,7 +147,12 @@ def assess_and_plan(
         matched: set[int] = set()
         found: list[tuple[int, int]] = []
         ctx = cond.Context(
-            answers=answers, people=people, quadrant=quadrant, matched=matched, pairs=found
+            answers=answers,
+            people=people,
+            quadrant=quadrant,
+            matched=matched,
+            pairs=found,
+            plan=plan_states,
         )
         if cond.evaluate(rule.when, ctx):
             fired.append((rule, sorted(matched)))
@@ -166,6 +193,7 @@ def assess_and_plan(
             "confirmed_many": len(by_certainty["confirmed"]) > 1,
             "assumed_many": len(by_certainty["assumed"]) > 1,
             "pros_cons": answers.get("benefit.pros_cons_explained") or "",
+            **slip,
         }
 
     candidates = [(rule, matched) for rule, matched in fired if rule.recommend]
@@ -202,6 +230,7 @@ def assess_and_plan(
         quadrant=quadrant,
         fit_failed=fit_failed(answers),
         deciding=deciding.id,
+        plan_status=plan_status,
     )
     # The reason given is the one behind the first move, when that rule proposes the verdict
     # too (the most urgent reason, not the first in the file).

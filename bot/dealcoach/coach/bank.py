@@ -42,8 +42,16 @@ ADVICE_TEMPLATES: tuple[str, ...] = (
     "signals",
     "changes",
 )
-ActionKind = Literal["exit", "close", "business", "signal", "personal", "benefit"]
-ACTION_KINDS: tuple[str, ...] = ("exit", "close", "business", "signal", "personal", "benefit")
+ActionKind = Literal["exit", "close", "business", "signal", "personal", "benefit", "plan"]
+ACTION_KINDS: tuple[str, ...] = (
+    "exit",
+    "close",
+    "business",
+    "signal",
+    "personal",
+    "benefit",
+    "plan",
+)
 DEFAULT_TEXT_LENGTH = 2000
 
 
@@ -265,7 +273,7 @@ class _LocaleRules(_Strict):
 class _ActionSpec(_Strict):
     id: str
     rule: str
-    kind: Literal["exit", "close", "business", "signal", "personal", "benefit"]
+    kind: ActionKind
     urgency: int = Field(ge=0, le=1000)
     per_person: dict[str, Any] | None = None
     when: dict[str, Any] | None = None
@@ -758,6 +766,17 @@ def _check_condition(
     in_rules: bool,
 ) -> None:
     for node, in_person in cond.walk(c):
+        if isinstance(node, cond.PlanIn):
+            if not in_rules:
+                raise ContentError(str(path), "only rules may test the plan", item_id)
+            for state in node.states:
+                if state not in cond.PLAN_STATES:
+                    raise ContentError(str(path), f"unknown plan state {state!r}", item_id)
+        if isinstance(node, cond.Not) and any(
+            isinstance(inner, cond.PlanIn) for inner, _ in cond.walk(node.item)
+        ):
+            # `not` over a plan test would hold for callers that give no plan status.
+            raise ContentError(str(path), "a plan test cannot be negated", item_id)
         if isinstance(node, cond.QuadrantIn):
             if not in_rules:
                 raise ContentError(str(path), "only rules may test the quadrant", item_id)

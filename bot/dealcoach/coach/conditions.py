@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 PERSON_MARK = ".N."
+# States of a deal's mutual close plan a rule can test with `{plan: [...]}` (coach.plans).
+PLAN_STATES: tuple[str, ...] = ("none", "on_track", "overdue", "customer_overdue")
 
 
 class ConditionSyntaxError(ValueError):
@@ -67,8 +69,25 @@ class QuadrantIn:
     quadrants: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class PlanIn:
+    """The deal's close plan is in one of these states. False whenever the caller gave no
+    plan status (so rules about plans never fire for callers that know nothing of plans)."""
+
+    states: tuple[str, ...]
+
+
 Condition = (
-    AnswerIn | AnswerEmpty | AllOf | AnyOf | Not | AnyPerson | AllPeople | AnyPair | QuadrantIn
+    AnswerIn
+    | AnswerEmpty
+    | AllOf
+    | AnyOf
+    | Not
+    | AnyPerson
+    | AllPeople
+    | AnyPair
+    | QuadrantIn
+    | PlanIn
 )
 
 
@@ -116,6 +135,10 @@ def parse_condition(raw: Any) -> Condition:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConditionSyntaxError("`quadrant` needs a list of quadrants")
         return QuadrantIn(tuple(value))
+    if key == "plan":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConditionSyntaxError("`plan` needs a list of plan states")
+        return PlanIn(tuple(value))
     raise ConditionSyntaxError(f"unknown condition key {key!r}")
 
 
@@ -170,6 +193,7 @@ class Context:
     quadrant: str | None = None
     matched: set[int] | None = None  # people an any_person matched (for reasons)
     pairs: list[tuple[int, int]] | None = None  # (first, second) pairs an any_pair matched
+    plan: frozenset[str] | None = None  # the close plan's states; None: not known
 
 
 def evaluate(cond: Condition, ctx: Context, person: int | None = None) -> bool:
@@ -216,6 +240,8 @@ def evaluate(cond: Condition, ctx: Context, person: int | None = None) -> bool:
         return bool(pairs)
     if isinstance(cond, QuadrantIn):
         return ctx.quadrant in cond.quadrants
+    if isinstance(cond, PlanIn):
+        return ctx.plan is not None and any(s in ctx.plan for s in cond.states)
     raise TypeError(f"unknown condition {cond!r}")  # pragma: no cover
 
 

@@ -9,8 +9,9 @@ planner
    and whose conditions hold;
 2. drops what contradicts the verdict — the *kind* decides: after `walk_away` only `exit`
    moves; a `close` move only when the verdict is `pursue`; when the business round failed
-   only `business` moves and urgent `signal`s; `exit` moves never otherwise — and the moves
-   that another candidate makes redundant (`unless`);
+   only `business` moves and urgent `signal`s; `exit` moves never otherwise (`personal`,
+   `benefit` and `plan` moves: whenever the verdict is not walk away and the business round
+   did not fail) — and the moves that another candidate makes redundant (`unless`);
 3. orders the rest by urgency (then file order) and takes at most three as `actions`, the
    same move at most twice (a third person's copy goes to `later`), and a move with
    `after` never before the moves it waits for; at most three more become `later`.
@@ -30,6 +31,8 @@ from dealcoach.coach import conditions as cond
 from dealcoach.coach.bank import ActionSpec, QuestionBank
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import make_env
+from dealcoach.coach.plan_text import format_date
+from dealcoach.coach.plans import PlanStatus
 
 MAX_ACTIONS = 3
 MAX_LATER = 3
@@ -174,6 +177,23 @@ def say(source: str, **values: object) -> str:
 # --- planning -------------------------------------------------------------------------------------
 
 
+def plan_values(plan_status: PlanStatus | None, locale: str) -> dict[str, object]:
+    """What rule and move wording may say about the close plan: the first slipping
+    customer step (`slip_owner` by short name, `slip_step`, `slip_due`) and how many more
+    of the customer's steps are overdue (`slip_more`); empty without a plan status."""
+    first = plan_status.slipping[0] if plan_status is not None and plan_status.slipping else None
+    if first is None:
+        return {"slip_owner": "", "slip_step": "", "slip_due": "", "slip_more": 0}
+    more = max(plan_status.customer_overdue if plan_status else 0, 1) - 1
+    return {
+        "slip_owner": short_name(first.owner_name),
+        "slip_step": first.text,
+        "slip_due": format_date(first.due_on, locale),
+        "slip_more": more,
+    }
+
+
+
 def allowed(kind: str, recommendation: str, fit_failed: bool) -> bool:
     """Whether a move of this kind agrees with the verdict."""
     if recommendation == "walk_away":
@@ -194,6 +214,7 @@ def plan(
     quadrant: str,
     fit_failed: bool,
     deciding: str = "verdict.default",
+    plan_status: PlanStatus | None = None,
 ) -> Plan:
     people = named_people(answers, bank.max_people)
     by_rule = {f.rule: f for f in fired}
@@ -217,8 +238,14 @@ def plan(
         "pros_cons": answers.get("benefit.pros_cons_explained") or "",
         "ready": answers.get("benefit.customer_ready") or "",
         "silent": answers.get("signals.silent_after_invite") == "yes",
+        **plan_values(plan_status, locale),
     }
-    ctx = cond.Context(answers=answers, people=people, quadrant=quadrant)
+    ctx = cond.Context(
+        answers=answers,
+        people=people,
+        quadrant=quadrant,
+        plan=plan_status.states() if plan_status is not None else None,
+    )
 
     candidates: list[tuple[int, int, Planned]] = []  # (-urgency, order, move)
     for order, spec in enumerate(bank.actions):
