@@ -4,10 +4,9 @@ Slack adapter turns into blocks: verdict, the rounds, next steps, and the same t
 
 from __future__ import annotations
 
-from typing import Any
-
 from dealcoach.coach.advice import RenderedAdvice
 from dealcoach.teams import cards
+from dealcoach.teams.cards import Card
 from dealcoach.teams.crm_cards import save_actions
 
 # Container styles of the verdict by recommendation (Adaptive Cards 1.2+ container styles).
@@ -28,7 +27,7 @@ def advice_card(
     recommendation: str | None = None,
     with_actions: bool = True,
     header_md: str | None = None,
-) -> dict[str, Any]:
+) -> Card:
     sections: list[tuple[str | None, str]] = []
     if header_md:
         sections.append((None, header_md))

@@ -41,6 +41,11 @@ VERBS = (VERB_STEP, VERB_ADD_PERSON, VERB_UPDATE, VERB_OUTCOME, VERB_SHARE, VERB
 OUTCOMES = ("won", "lost", "walked_away")
 OUTCOME_INPUT = "dealcoach.outcome"
 
+# Adaptive Card JSON, as built here and sent as is: a whole card, or one element of it (a
+# TextBlock, an Input.*, a Container, an Action.*, …).
+Card = dict[str, Any]
+Element = dict[str, Any]
+
 # Teams renders up to ~28 KB of card JSON; stay well under it.
 MAX_TEXT = 2000
 _PERSON = re.compile(r"^agenda\.(\d+)\.")
@@ -80,9 +85,9 @@ class QuestionLike(Protocol):
 # --- small pieces --------------------------------------------------------------------------
 
 
-def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None,
-         *, fallback: str | None = None) -> dict[str, Any]:
-    result: dict[str, Any] = {
+def card(body: list[Element], actions: list[Element] | None = None,
+         *, fallback: str | None = None) -> Card:
+    result: Card = {
         "type": "AdaptiveCard",
         "$schema": SCHEMA_URL,
         "version": CARD_VERSION,
@@ -95,18 +100,18 @@ def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None
     return result
 
 
-def text(value: str, **props: Any) -> dict[str, Any]:
-    block: dict[str, Any] = {"type": "TextBlock", "text": _cap(value), "wrap": True}
+def text(value: str, **props: object) -> Element:
+    block: Element = {"type": "TextBlock", "text": _cap(value), "wrap": True}
     block.update(props)
     return block
 
 
-def heading(value: str) -> dict[str, Any]:
+def heading(value: str) -> Element:
     return text(value, weight="Bolder", size="Medium")
 
 
-def execute(title: str, verb: str, data: Mapping[str, Any], **props: Any) -> dict[str, Any]:
-    action: dict[str, Any] = {
+def execute(title: str, verb: str, data: Mapping[str, object], **props: object) -> Element:
+    action: Element = {
         "type": "Action.Execute",
         "title": title,
         "verb": verb,
@@ -120,7 +125,7 @@ def _cap(value: str, limit: int = MAX_TEXT) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -133,9 +138,9 @@ def _format_value(value: Any) -> str:
 # --- review step -------------------------------------------------------------------------
 
 
-def input_for(question: QuestionLike, value: Any, locale: str) -> dict[str, Any]:
+def input_for(question: QuestionLike, value: object, locale: str) -> Element:
     """The Adaptive Card input for one question; its id is the question id."""
-    element: dict[str, Any]
+    element: Element
     if question.type in {"choice", "multi_choice"}:
         multi = question.type == "multi_choice"
         choices = [{"title": o.label, "value": o.value} for o in question.options]
@@ -171,7 +176,7 @@ def step_card(
     *,
     review_id: str,
     questions: Sequence[QuestionLike],
-    answers: Mapping[str, Any],
+    answers: Mapping[str, object],
     locale: str,
     round_id: str,
     round_title: str | None = None,
@@ -184,11 +189,11 @@ def step_card(
     errors: Mapping[str, str] | None = None,
     notice_md: str | None = None,
     nonce: str = "",
-) -> dict[str, Any]:
+) -> Card:
     """One round of the review as a card. `deal_name_md` / `notice_md` are already escaped."""
     errors = dict(errors or {})
     title = round_title or t(locale, f"round.{round_id}")
-    body: list[dict[str, Any]] = [
+    body: list[Element] = [
         text(t(locale, "card.step", n=step_number, round=title), weight="Bolder", size="Medium"),
     ]
     if deal_name_md:
@@ -201,13 +206,13 @@ def step_card(
         body.append(text(t(locale, "card.fix"), color="Attention", weight="Bolder"))
 
     current_person: int | None = None
-    items: list[dict[str, Any]] = body
+    items: list[Element] = body
     for question in questions:
         match = _PERSON.match(question.id)
         person = int(match.group(1)) if match else None
         if person is not None and person != current_person:
             current_person = person
-            container: dict[str, Any] = {
+            container: Element = {
                 "type": "Container",
                 "separator": True,
                 "spacing": "Medium",
@@ -249,7 +254,7 @@ def step_card(
 
 
 def advice_actions(review_id: str, locale: str, *, nonce: str = "",
-                   outcome: str | None = None) -> list[dict[str, Any]]:
+                   outcome: str | None = None) -> list[Element]:
     """The same three buttons as Slack: update, record outcome, share with manager."""
     data = {"review_id": review_id, "nonce": nonce}
     outcome_card = card(
@@ -281,17 +286,17 @@ def sections_card(
     title_md: str | None = None,
     subtitle_md: str | None = None,
     facts: Sequence[tuple[str, str]] = (),
-    actions: list[dict[str, Any]] | None = None,
+    actions: list[Element] | None = None,
     fallback: str | None = None,
     emphasis: str | None = None,
-) -> dict[str, Any]:
+) -> Card:
     """A card of markdown sections: `[(heading or None, markdown body), …]`.
 
     All strings are Teams markdown and must already be escaped where they carry user text.
     """
-    body: list[dict[str, Any]] = []
+    body: list[Element] = []
     if title_md:
-        head: dict[str, Any] = {
+        head: Element = {
             "type": "Container",
             "items": [text(title_md, weight="Bolder", size="Large")],
         }
@@ -315,9 +320,9 @@ def sections_card(
 
 
 def message_card(body_md: str, *, title_md: str | None = None,
-                 actions: list[dict[str, Any]] | None = None,
-                 color: str | None = None) -> dict[str, Any]:
-    body: list[dict[str, Any]] = []
+                 actions: list[Element] | None = None,
+                 color: str | None = None) -> Card:
+    body: list[Element] = []
     if title_md:
         body.append(heading(title_md))
     block = text(body_md)
@@ -327,18 +332,18 @@ def message_card(body_md: str, *, title_md: str | None = None,
     return card(body, actions, fallback=body_md)
 
 
-def help_card(locale: str) -> dict[str, Any]:
+def help_card(locale: str) -> Card:
     return message_card(t(locale, "help.body"), title_md=t(locale, "help.title"))
 
 
 def history_card(rows: Sequence[tuple[str, str, str]], locale: str,
-                 actions_for: Sequence[list[dict[str, Any]]] = ()) -> dict[str, Any]:
+                 actions_for: Sequence[list[Element]] = ()) -> Card:
     """`rows` are (deal name escaped, date, status or recommendation)."""
     if not rows:
         return message_card(t(locale, "history.none"))
-    body: list[dict[str, Any]] = [heading(t(locale, "history.header"))]
+    body: list[Element] = [heading(t(locale, "history.header"))]
     for index, (deal, when, status) in enumerate(rows):
-        column_set: dict[str, Any] = {
+        column_set: Element = {
             "type": "ColumnSet",
             "separator": index > 0,
             "columns": [

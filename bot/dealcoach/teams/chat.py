@@ -11,10 +11,10 @@ from microsoft_agents.hosting.core import TurnContext
 from dealcoach.services.actors import Actor
 from dealcoach.teams import cards, coaching, commands, crm, manager
 from dealcoach.teams.activities import card_activity
+from dealcoach.teams.cards import Card
 from dealcoach.teams.context import TeamsDeps
 from dealcoach.teams.history import history_card
 from dealcoach.teams.identity import LOCALES
-from dealcoach.teams.replies import Card
 from dealcoach.teams.review_flow import open_review
 from dealcoach.teams.strings import t
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.markup import escape_teams
 from dealcoach.digest.coaching import answer_lines, render_prep, thread_text, when
+from dealcoach.digest.render import OpenReview
 from dealcoach.errors import DeliveryError, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.coaching import (
@@ -29,8 +29,10 @@ from dealcoach.services.coaching import (
 )
 from dealcoach.teams import cards
 from dealcoach.teams.advice import advice_card
+from dealcoach.teams.cards import Card, Element
 from dealcoach.teams.context import TeamsDeps
-from dealcoach.teams.replies import Card, Reply
+from dealcoach.teams.payload import CardData
+from dealcoach.teams.replies import Reply
 
 __all__ = ["VERBS", "card_action", "ct", "open_review_actions", "prep"]
 
@@ -46,7 +48,7 @@ ABOUT_INPUT = "coaching.about"
 REPLY_INPUT = "coaching.reply"
 
 
-def _id(data: Mapping[str, Any], key: str) -> int:
+def _id(data: CardData, key: str) -> int:
     raw = str(data.get(key) or "").strip()
     if not raw.isdigit() or len(raw) > 18:
         raise InputError("the card names nothing we know")
@@ -61,7 +63,7 @@ def _quote(value: str) -> str:
     return "\n".join(f"> {line}" for line in value.splitlines() or [""])
 
 
-def open_review_actions(rendered_extra: Mapping[str, Any]) -> list[dict[str, Any]]:
+def open_review_actions(rendered_extra: Mapping[str, Sequence[OpenReview]]) -> list[Element]:
     """The digest card's *Open review* buttons (from `RenderedDigest.extra`)."""
     return [
         cards.execute(r.label[:75], VERB_OPEN, {"review_id": str(r.review_id)})
@@ -76,7 +78,7 @@ def answers_md(review: ManagedReview) -> str:
 
 
 def earlier_notes_items(locale: str, review_id: int,
-                        notes: Sequence[NoteView]) -> list[dict[str, Any]]:
+                        notes: Sequence[NoteView]) -> list[Element]:
     """Under the advice of the rep's next review of a deal: the manager's notes on its
     earlier reviews (issue 16), with *Open review* for the whole thread."""
     return [
@@ -91,7 +93,7 @@ def earlier_notes_items(locale: str, review_id: int,
     ]
 
 
-def review_card(review: ManagedReview) -> dict[str, Any]:
+def review_card(review: ManagedReview) -> Card:
     locale = review.locale
     date = when(review.completed_at)
     head = (
@@ -163,7 +165,7 @@ def review_card(review: ManagedReview) -> dict[str, Any]:
     return card
 
 
-def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) -> dict[str, Any]:
+def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) -> Card:
     """A note (or the latest reply) as its recipient gets it, with Reply / Mark as done."""
     to = delivery.recipient
     assert to is not None
@@ -185,14 +187,14 @@ def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) 
             deal=_deal(locale, delivery.deal_name),
         )
         text = note.replies[-1].body if note.replies else ""
-    body: list[dict[str, Any]] = [cards.text(intro), cards.text(_quote(escape_teams(text)))]
+    body: list[Element] = [cards.text(intro), cards.text(_quote(escape_teams(text)))]
     if delivery.kind == "note" and note.action:
         body.append(
             cards.text(
                 ct(locale, "about", action=escape_teams(note.action)), isSubtle=True, size="Small"
             )
         )
-    actions: list[dict[str, Any]] = []
+    actions: list[Element] = []
     if reply_prompt:
         body.append(
             {
@@ -222,7 +224,7 @@ def _refused(locale: str, err: CoachingRefused | NoteInvalid) -> str:
 
 
 async def card_action(
-    deps: TeamsDeps, actor: Actor, locale: str, verb: str, data: Mapping[str, Any]
+    deps: TeamsDeps, actor: Actor, locale: str, verb: str, data: CardData
 ) -> Reply:
     """One of the coaching buttons (`VERBS`); a refusal is a short card in `locale`."""
     try:
@@ -245,7 +247,7 @@ async def card_action(
         return Reply(card=cards.message_card(ct(locale, key), color="Attention"))
 
 
-async def _note(deps: TeamsDeps, actor: Actor, data: Mapping[str, Any]) -> Reply:
+async def _note(deps: TeamsDeps, actor: Actor, data: CardData) -> Reply:
     service = deps.coaching
     review_id = _id(data, "review_id")
     review = await service.open_review(actor, review_id)
@@ -267,7 +269,7 @@ async def _note(deps: TeamsDeps, actor: Actor, data: Mapping[str, Any]) -> Reply
     return Reply(card=card)
 
 
-async def _reply(deps: TeamsDeps, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+async def _reply(deps: TeamsDeps, actor: Actor, locale: str, data: CardData) -> Reply:
     delivery = await deps.coaching.reply(actor, _id(data, "note_id"), data.get(REPLY_INPUT))
     other = delivery.recipient
     if other is not None:
@@ -281,7 +283,7 @@ async def _reply(deps: TeamsDeps, actor: Actor, locale: str, data: Mapping[str, 
     return Reply(card=cards.message_card(ct(locale, "reply_sent", who=who), color="Good"))
 
 
-async def _done(deps: TeamsDeps, actor: Actor, locale: str, data: Mapping[str, Any]) -> Reply:
+async def _done(deps: TeamsDeps, actor: Actor, locale: str, data: CardData) -> Reply:
     delivery = await deps.coaching.mark_done(actor, _id(data, "note_id"))
     author = delivery.recipient
     if author is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dealcoach.config import Settings
+from dealcoach.teams.cards import Card
 
 if TYPE_CHECKING:
     from dealcoach.services.coaching import AsyncCoachingService
@@ -20,11 +21,16 @@ if TYPE_CHECKING:
     from dealcoach.services.reviews import AsyncReviewService
 
 
+# A stored Teams conversation reference: the SDK's `ConversationReference` as JSON (what the
+# people service keeps for a person's personal chat).
+ConversationRef = dict[str, Any]
+
+
 class Sender(Protocol):
     """Posts a card into a stored conversation (`TeamsRuntime.send_card`); raises
     `DeliveryError` when Teams does not take it."""
 
-    async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str | None: ...
+    async def send_card(self, reference: ConversationRef, card: Card) -> str | None: ...
 
 
 @dataclass

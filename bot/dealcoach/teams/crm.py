@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from dealcoach.coach.markup import escape_teams
 from dealcoach.crm import CrmDealSummary, CrmError
@@ -33,6 +32,7 @@ from dealcoach.services.crm import (
     reason_text,
 )
 from dealcoach.services.reviews import ReviewView, StepToShow
+from dealcoach.teams.cards import Card
 from dealcoach.teams.context import TeamsDeps
 from dealcoach.teams.crm_cards import (
     DEAL_INPUT,
@@ -45,8 +45,8 @@ from dealcoach.teams.crm_cards import (
     decorate_step,
     save_actions,
 )
-from dealcoach.teams.payload import review_id
-from dealcoach.teams.replies import Card, Reply
+from dealcoach.teams.payload import CardData, review_id
+from dealcoach.teams.replies import Reply
 from dealcoach.teams.review_cards import step_card
 
 __all__ = [
@@ -125,7 +125,7 @@ async def command(deps: TeamsDeps, actor: Actor, locale: str, text: str) -> str:
 
 
 async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
-                      data: Mapping[str, Any]) -> Reply:
+                      data: CardData) -> Reply:
     """*Save to CRM*, *Deal in <CRM>* (list the deals) and its ✓ (prefill from one)."""
     service = _service(deps)
     reviewed = review_id(data)
@@ -171,7 +171,7 @@ async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
     return Reply(card=_card(view, view.show or show, prefill, notice, None))
 
 
-def _card(view: ReviewView, show: StepToShow, typed: Mapping[str, Any], notice: str | None,
+def _card(view: ReviewView, show: StepToShow, typed: Mapping[str, object], notice: str | None,
           deals: Sequence[CrmDealSummary] | None) -> Card:
     """The step shown again with what was typed (or prefilled), a notice and, with `deals`,
     the CRM's deals to pick from."""
@@ -180,7 +180,7 @@ def _card(view: ReviewView, show: StepToShow, typed: Mapping[str, Any], notice: 
                          first_step=show.is_first, deals=deals)
 
 
-def _text(value: Any) -> Any:
+def _text(value: object) -> object:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else str(value)
     return value

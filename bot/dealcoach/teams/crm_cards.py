@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any
 
 from dealcoach.crm import CrmDealSummary
 from dealcoach.crm_text import crm_name
 from dealcoach.crm_text import t as ct
 from dealcoach.teams import cards
+from dealcoach.teams.cards import Card, Element
 
 VERB_LIST = "dealcoach.crm_list"
 VERB_PICK = "dealcoach.crm_pick"
@@ -27,7 +27,7 @@ MAX_CHOICES = 50
 current_provider: ContextVar[str | None] = ContextVar("dealcoach_teams_crm", default=None)
 
 
-def save_actions(review_id: str, locale: str) -> list[dict[str, Any]]:
+def save_actions(review_id: str, locale: str) -> list[Element]:
     """*Save to CRM* for the advice card (none without a CRM)."""
     if current_provider.get() is None:
         return []
@@ -35,9 +35,9 @@ def save_actions(review_id: str, locale: str) -> list[dict[str, Any]]:
     return [cards.execute(ct(locale, "save.button"), VERB_SAVE, data)]
 
 
-def decorate_step(card: dict[str, Any], *, review_id: str, locale: str, first_step: bool,
+def decorate_step(card: Card, *, review_id: str, locale: str, first_step: bool,
                   deals: Sequence[CrmDealSummary] | None = None,
-                  selected: str | None = None) -> dict[str, Any]:
+                  selected: str | None = None) -> Card:
     """The first step's card with the CRM picker: a button that lists the deals, or (with
     `deals`) the choice set of deals and *Fill in*."""
     provider = current_provider.get()
@@ -51,7 +51,7 @@ def decorate_step(card: dict[str, Any], *, review_id: str, locale: str, first_st
     if deals is None:
         actions.append(cards.execute(ct(locale, "pick.label", crm=name), VERB_LIST, data))
     else:
-        choice: dict[str, Any] = {
+        choice: Element = {
             "type": "Input.ChoiceSet",
             "id": DEAL_INPUT,
             "label": ct(locale, "pick.label", crm=name),

@@ -3,14 +3,12 @@ manager coached it, *Open review* with the coaching thread (issue 16)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_teams
 from dealcoach.services.actors import Actor
 from dealcoach.teams import cards, coaching
+from dealcoach.teams.cards import Card, Element
 from dealcoach.teams.context import TeamsDeps
-from dealcoach.teams.replies import Card
 from dealcoach.teams.strings import t
 
 HISTORY_LENGTH = 10
@@ -18,7 +16,7 @@ HISTORY_LENGTH = 10
 
 async def history_card(deps: TeamsDeps, actor: Actor, locale: str) -> Card:
     rows: list[tuple[str, str, str]] = []
-    actions: list[list[dict[str, Any]]] = []
+    actions: list[list[Element]] = []
     labels = {str(k): v for k, v in load_bank(locale).labels.recommendations.items()}
     items = await deps.reviews.history(actor, HISTORY_LENGTH)
     notes, openable = await deps.coaching.history_notes([i.review_id for i in items])

@@ -7,14 +7,12 @@ and shared reviews can reach the person later, and returns the language to answe
 
 from __future__ import annotations
 
-from typing import Any
-
 from microsoft_agents.activity import Activity, ConversationReference
 from microsoft_agents.hosting.core import TurnContext
 
 from dealcoach.config import Settings
 from dealcoach.services.actors import Actor
-from dealcoach.teams.context import TeamsDeps
+from dealcoach.teams.context import ConversationRef, TeamsDeps
 from dealcoach.teams.payload import BadCard
 
 LOCALES = ("en", "nl")
@@ -43,7 +41,7 @@ def actor_of(activity: Activity, settings: Settings) -> Actor:
     )
 
 
-def personal_reference(activity: Activity) -> dict[str, Any] | None:
+def personal_reference(activity: Activity) -> ConversationRef | None:
     """The conversation reference of a personal chat (None for a group chat or channel)."""
     conversation = activity.conversation
     personal = conversation is not None and (
@@ -53,7 +51,7 @@ def personal_reference(activity: Activity) -> dict[str, Any] | None:
         return None
     ref: ConversationReference = activity.get_conversation_reference()
     ref.activity_id = None
-    reference: dict[str, Any] = ref.model_dump(mode="json", by_alias=True, exclude_none=True)
+    reference: ConversationRef = ref.model_dump(mode="json", by_alias=True, exclude_none=True)
     return reference
 
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from dealcoach.errors import InputError
+
+# A card's `data` as submitted (JSON: strings, mostly); nothing in it is trusted.
+CardData = Mapping[str, object]
+# An answer as typed, for the coach to validate: text, the values of a multi-select, blank.
+RawAnswer = str | list[str] | None
 
 _QID = re.compile(r"^[a-z_]+(\.[0-9a-z_]+){1,3}$")
 MAX_QIDS = 60  # more questions than any one step of the bank shows
@@ -22,7 +26,7 @@ class BadCard(InputError):
     """A card payload that did not come from one of our cards (or was tampered with)."""
 
 
-def review_id(data: Mapping[str, Any]) -> int:
+def review_id(data: CardData) -> int:
     """The review the card is about (a positive integer of at most 18 digits)."""
     raw = data.get("review_id")
     text = str(raw).strip() if raw is not None else ""
@@ -31,7 +35,7 @@ def review_id(data: Mapping[str, Any]) -> int:
     return int(text)
 
 
-def bounded_int(value: Any, low: int, high: int) -> int:
+def bounded_int(value: object, low: int, high: int) -> int:
     """An integer from the card, clamped to `low..high`."""
     try:
         number = int(str(value))
@@ -40,7 +44,7 @@ def bounded_int(value: Any, low: int, high: int) -> int:
     return max(low, min(high, number))
 
 
-def question_ids(data: Mapping[str, Any], known: Mapping[str, Any]) -> list[str]:
+def question_ids(data: CardData, known: Mapping[str, object]) -> list[str]:
     """The question ids the card showed (`qids`), each one the review's bank knows: a
     resubmitted old card only ever re-saves its own answers."""
     raw = data.get("qids")
@@ -52,7 +56,7 @@ def question_ids(data: Mapping[str, Any], known: Mapping[str, Any]) -> list[str]
     return ids
 
 
-def raw_value(kind: str, value: Any) -> Any:
+def raw_value(kind: str, value: object) -> RawAnswer:
     """Teams sends every input as a string (a multi-select as "a,b"); blank means blank."""
     if value is None:
         return None

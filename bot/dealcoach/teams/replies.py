@@ -9,19 +9,16 @@ activities that carry these are built in `activities` (the Agents SDK's types).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from dealcoach.coach.markup import escape_teams
 from dealcoach.errors import DealcoachError, Forbidden
 from dealcoach.teams import cards
+from dealcoach.teams.cards import Card, Element
 from dealcoach.teams.payload import BadCard
 from dealcoach.teams.strings import t
 
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
-
-Card = dict[str, Any]  # an Adaptive Card as JSON (see `cards`)
-
 
 @dataclass
 class Reply:
@@ -33,7 +30,7 @@ class Reply:
     new_card: Card | None = None
 
 
-def invoke_body(reply: Reply) -> dict[str, Any]:
+def invoke_body(reply: Reply) -> Element:
     """The invoke response body for a card action: the card shown in place of the clicked
     one, else a message."""
     if reply.card is not None:
@@ -41,13 +38,13 @@ def invoke_body(reply: Reply) -> dict[str, Any]:
     return {"statusCode": 200, "type": MESSAGE_TYPE, "value": reply.message or ""}
 
 
-def error_body(status: int, message: str) -> dict[str, Any]:
+def error_body(status: int, message: str) -> Element:
     """An invoke response body refusing the action (Universal Actions' error shape)."""
     return {"statusCode": status, "type": ERROR_TYPE,
             "value": {"code": "BadRequest", "message": message}}
 
 
-def apology_body(locale: str) -> dict[str, Any]:
+def apology_body(locale: str) -> Element:
     """The invoke response body of a turn that failed unexpectedly."""
     return {"statusCode": 200, "type": cards.CONTENT_TYPE,
             "value": cards.message_card(t(locale, "error.apology"), color="Attention")}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.bank import load_bank
@@ -17,12 +16,12 @@ from dealcoach.coach.markup import escape_teams
 from dealcoach.services.reviews import CompletedReview, ReviewView, StepToShow
 from dealcoach.teams import cards
 from dealcoach.teams.advice import advice_card
+from dealcoach.teams.cards import Card
 from dealcoach.teams.crm_cards import decorate_step
-from dealcoach.teams.replies import Card
 
 
 def step_card(view: ReviewView, show: StepToShow, *, notice_md: str | None = None,
-              typed: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
+              typed: Mapping[str, object] | None = None, errors: Mapping[str, str] | None = None,
               again: bool = False) -> Card:
     """The card of `show`, prefilled with the review's answers and what was `typed`.
 

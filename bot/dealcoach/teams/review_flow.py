@@ -9,8 +9,6 @@ turns the result into a card. No coaching logic and no SQL here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.bank import load_bank
@@ -20,9 +18,18 @@ from dealcoach.services.actors import Actor
 from dealcoach.services.reviews import CompletedReview, InvalidStep, ReviewView
 from dealcoach.teams import cards, coaching
 from dealcoach.teams.advice import advice_card
+from dealcoach.teams.cards import Card
 from dealcoach.teams.context import TeamsDeps
-from dealcoach.teams.payload import BadCard, bounded_int, question_ids, raw_value, review_id
-from dealcoach.teams.replies import Card, Reply
+from dealcoach.teams.payload import (
+    BadCard,
+    CardData,
+    RawAnswer,
+    bounded_int,
+    question_ids,
+    raw_value,
+    review_id,
+)
+from dealcoach.teams.replies import Reply
 from dealcoach.teams.review_cards import advice_of, step_card
 from dealcoach.teams.strings import t
 
@@ -61,7 +68,7 @@ async def open_review(deps: TeamsDeps, actor: Actor, locale: str,
 
 
 async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
-                      data: Mapping[str, Any]) -> Reply:
+                      data: CardData) -> Reply:
     """One of the review's buttons (`cards.VERBS`)."""
     if verb == cards.VERB_NUDGE:  # a reminder's button: start a review of that deal
         deal = str(data.get("deal_name") or "").strip()[:200] or None
@@ -78,7 +85,7 @@ async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
     return Reply(message=await share(deps, actor, locale, reviewed))  # VERB_SHARE
 
 
-def _typed(data: Mapping[str, Any], locale: str) -> tuple[list[str], dict[str, Any]]:
+def _typed(data: CardData, locale: str) -> tuple[list[str], dict[str, RawAnswer]]:
     """The question ids the card showed and what was typed into them. Question ids and
     types are the same in every language of the bank, so the turn's language checks them."""
     bank = load_bank(locale)
@@ -87,7 +94,7 @@ def _typed(data: Mapping[str, Any], locale: str) -> tuple[list[str], dict[str, A
 
 
 async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
-                      data: Mapping[str, Any]) -> Reply:
+                      data: CardData) -> Reply:
     """*Next* / *Finish*: the step saved and what follows it in one transaction — the next
     step, or the advice (a resubmitted last card: the same advice, once)."""
     qids, raw = _typed(data, locale)
@@ -109,7 +116,7 @@ async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
 
 
 async def add_person(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
-                     data: Mapping[str, Any]) -> Reply:
+                     data: CardData) -> Reply:
     """*Add a decision-maker*: the agenda round again with one more person, keeping what
     was typed (saved with the step when it is submitted)."""
     people = bounded_int(data.get("people"), 1, MAX_PEOPLE)
@@ -130,7 +137,7 @@ async def update_review(deps: TeamsDeps, actor: Actor, locale: str, reviewed: in
 
 
 async def record_outcome(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
-                         data: Mapping[str, Any]) -> Reply:
+                         data: CardData) -> Reply:
     outcome = str(data.get(cards.OUTCOME_INPUT) or "")
     if outcome not in cards.OUTCOMES:
         raise BadCard(f"unknown outcome {outcome!r}")

@@ -14,8 +14,7 @@ first remembers the person's chat and looks up the tenant's CRM (for the cards' 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from microsoft_agents.activity import ActivityTypes
 from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnState
@@ -26,7 +25,7 @@ from dealcoach.teams import chat, coaching, crm, review_flow
 from dealcoach.teams.activities import card_activity, send_invoke
 from dealcoach.teams.context import TeamsDeps
 from dealcoach.teams.identity import actor_of, remember
-from dealcoach.teams.payload import BadCard
+from dealcoach.teams.payload import BadCard, CardData
 from dealcoach.teams.replies import (
     Reply,
     apology_body,
@@ -129,7 +128,7 @@ async def on_card_invoke(deps: TeamsDeps, context: TurnContext) -> None:
         await send_invoke(context, error_body(400, "not an Adaptive Card action"))
         return
     raw_data = action.get("data")
-    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
+    data: CardData = raw_data if isinstance(raw_data, dict) else {}
     verb = action.get("verb") or data.get("verb")
     actor, locale = await _who(deps, context)
     try:
@@ -145,7 +144,7 @@ async def on_card_invoke(deps: TeamsDeps, context: TurnContext) -> None:
 
 
 async def on_legacy_submit(deps: TeamsDeps, context: TurnContext,
-                           value: Mapping[str, Any]) -> None:
+                           value: CardData) -> None:
     """Action.Submit (older clients): same logic, the card is updated via the Connector."""
     actor, locale = await _who(deps, context)
     try:
@@ -172,7 +171,7 @@ async def on_legacy_submit(deps: TeamsDeps, context: TurnContext,
 
 
 async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
-                      data: Mapping[str, Any]) -> Reply:
+                      data: CardData) -> Reply:
     """A card's button, by verb; `BadCard` for a verb none of our cards has."""
     if verb in coaching.VERBS:
         return await coaching.card_action(deps, actor, locale, verb, data)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pydantic
@@ -43,7 +43,8 @@ from dealcoach.errors import DeliveryError
 from dealcoach.http_limits import read_body_within
 from dealcoach.teams import ROUTE, routing, security
 from dealcoach.teams.activities import card_activity
-from dealcoach.teams.context import TeamsDeps
+from dealcoach.teams.cards import Card
+from dealcoach.teams.context import ConversationRef, TeamsDeps
 
 if TYPE_CHECKING:
     from dealcoach.services.container import Services
@@ -177,11 +178,12 @@ class TeamsRuntime:
 
     # --- proactive ----------------------------------------------------------------------
 
-    async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str | None:
+    async def send_card(self, reference: ConversationRef, card: Card) -> str | None:
         """Post an Adaptive Card into a stored conversation; returns the new activity id."""
         return await self.send_to_reference(reference, card_activity(card))
 
-    async def send_to_reference(self, reference: dict[str, Any], activity: Activity) -> str | None:
+    async def send_to_reference(self, reference: ConversationRef,
+                                activity: Activity) -> str | None:
         """Post `activity` into a stored conversation; returns the new activity id."""
         try:
             ref = ConversationReference.model_validate(reference)
@@ -216,7 +218,7 @@ class TeamsRuntime:
 
     async def create_personal_conversation(
         self, *, service_url: str, tenant_id: str | None, user_id: str, activity: Activity
-    ) -> dict[str, Any]:
+    ) -> ConversationRef:
         """Open a 1:1 chat with `user_id` (someone who never wrote to the bot) and post
         `activity`; returns the new conversation's reference for next time."""
         self._require_allowed(service_url)
@@ -290,7 +292,7 @@ def _bad_request(message: str) -> Response:
     return JSONResponse({"error": message}, status_code=400)
 
 
-def _host_of(url: Any) -> str:
+def _host_of(url: object) -> str:
     try:
         return repr((urlsplit(str(url)).hostname or "")[:100])
     except ValueError:

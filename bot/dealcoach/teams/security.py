@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from microsoft_agents.hosting.core import AgentAuthConfiguration, ClaimsIdentity
 
 log = logging.getLogger("dealcoach.teams")
 
@@ -87,7 +91,7 @@ class ServiceUrlPolicy:
             else:
                 self.patterns.append(pattern)
 
-    def allows(self, url: Any) -> bool:
+    def allows(self, url: object) -> bool:
         if not isinstance(url, str) or len(url) > 2048:
             return False
         try:
@@ -102,7 +106,7 @@ class ServiceUrlPolicy:
         return any(p.matches(host, port) for p in self.patterns)
 
 
-def same_service_url(activity_url: str, claim: Any) -> bool:
+def same_service_url(activity_url: str, claim: object) -> bool:
     """The activity's `serviceUrl` is the one its token was issued for (Bot Framework's
     `serviceurl` claim; compared exactly, a trailing slash aside, the host case-insensitively)."""
     if not isinstance(claim, str) or not claim:
@@ -119,11 +123,11 @@ def _normalized(url: str) -> tuple[str, str, int | None, str] | None:
         return None
 
 
-def _has_id(value: Any) -> bool:
+def _has_id(value: object) -> bool:
     return isinstance(value, dict) and isinstance(value.get("id"), str) and bool(value["id"])
 
 
-def protocol_problem(body: dict[str, Any]) -> str | None:
+def protocol_problem(body: Mapping[str, object]) -> str | None:
     """What a channel's activity lacks, in words; None when it carries all the protocol needs."""
     for name in ("type", "channelId", "serviceUrl"):
         value = body.get(name)
@@ -135,9 +139,10 @@ def protocol_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-async def authorize(header: str | None, config: Any) -> Any:
-    """The request's `ClaimsIdentity`, or a `Refusal` (401). `config` is the SDK's
-    `AgentAuthConfiguration`."""
+async def authorize(header: str | None,
+                    config: AgentAuthConfiguration) -> ClaimsIdentity | Refusal:
+    """The request's `ClaimsIdentity`, or a `Refusal` (401)."""
+    # Imported here: the rest of this module (the serviceUrl policy) needs no Agents SDK.
     import jwt
     from microsoft_agents.hosting.core import ClaimsIdentity
     from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
