@@ -11,14 +11,18 @@ from typing import Any
 
 from dealcoach.crm import CrmError
 from dealcoach.crm_text import crm_name, t
+from dealcoach.errors import DealcoachError
 from dealcoach.services.actors import Actor
-from dealcoach.services.crm import CrmService, reason_text
+from dealcoach.services.container import Services
+from dealcoach.services.crm import CrmService, crm_sync, reason_text
+from dealcoach.terminal import ConsoleIO, PromptIO
+from dealcoach.terminal_review import TerminalReview
 
 LIST_SIZE = 20
 
 
 def pick_deal(
-    crm: CrmService, actor: Actor, review_id: int, locale: str, io: Any
+    crm: CrmService, actor: Actor, review_id: int, locale: str, io: PromptIO
 ) -> dict[str, Any]:
     """Defaults for the review from a deal the rep picks ({} without a CRM or a pick)."""
     provider = crm.provider_for(actor.platform, actor.workspace_id)
@@ -64,7 +68,9 @@ def pick_deal(
     return defaults
 
 
-def offer_save(crm: CrmService, actor: Actor, review_id: int, locale: str, io: Any) -> None:
+def offer_save(
+    crm: CrmService, actor: Actor, review_id: int, locale: str, io: PromptIO
+) -> None:
     """After the advice: *Save to CRM*? (only for a review picked from the CRM)."""
     if crm.link_for(actor, review_id) is None:
         return
@@ -77,11 +83,8 @@ def offer_save(crm: CrmService, actor: Actor, review_id: int, locale: str, io: A
     io.write(crm.save(actor, review_id).message(locale))
 
 
-def chat_pick(review: Any, io: Any) -> dict[str, Any]:
-    """`dealcoach chat`: the pick before the first question (a `TerminalReview`)."""
-    from dealcoach.errors import DealcoachError
-    from dealcoach.services.crm import crm_sync
-
+def chat_pick(review: TerminalReview, io: PromptIO) -> dict[str, Any]:
+    """`dealcoach chat`: the pick before the first question."""
     try:
         crm = crm_sync(review.services)
         return pick_deal(crm, review.actor, review.review_id, review.locale, io)
@@ -90,18 +93,11 @@ def chat_pick(review: Any, io: Any) -> dict[str, Any]:
         return {}
 
 
-def chat_offer_save(settings: Any, user_id: str | None, review_id: int, locale: str) -> None:
-    """`dealcoach chat`: *Save to CRM*? after the advice (interactive runs only)."""
-    from dealcoach.bootstrap import build_services
-    from dealcoach.errors import DealcoachError
-    from dealcoach.services.crm import crm_sync
-    from dealcoach.terminal import ConsoleIO
-
-    services = build_services(settings)
+def chat_offer_save(services: Services, user_id: str | None, review_id: int, locale: str) -> None:
+    """`dealcoach chat`: *Save to CRM*? after the advice (interactive runs only), on the
+    services the command built."""
     io = ConsoleIO()
     try:
         offer_save(crm_sync(services), Actor.local(user_id), review_id, locale, io)
     except DealcoachError as exc:
         io.write(str(exc))
-    finally:
-        services.close()

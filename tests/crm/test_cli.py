@@ -12,8 +12,8 @@ from sqlalchemy import text
 from tests.crm.conftest import SECRET_KEY
 from tests.crm.standins import HubSpotStandIn, SalesforceStandIn
 
+from dealcoach.cli.crm import crm_group
 from dealcoach.config import get_settings
-from dealcoach.crm_cli import crm_group
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from tests.crm.conftest import crm_settings
 from tests.crm.standins import HubSpotStandIn
 from tests.services.conftest import FULL_ANSWERS
 
+from dealcoach.cli.chat import ChatReview as TerminalReview
 from dealcoach.crm_terminal import offer_save, pick_deal
 from dealcoach.services.actors import Actor
 from dealcoach.services.crm import CrmService
-from dealcoach.services.terminal_review import TerminalReview
 
 
 class ScriptIO:

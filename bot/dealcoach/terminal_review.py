@@ -2,20 +2,20 @@
 given (a SIGKILL mid-step loses nothing typed), an interrupted review resumes with
 `--resume`, the finished one is completed with its assessment and advice.
 
-The chat command (cli.py) keeps the prompting (`dealcoach.terminal.run_review`); this class
-is its persistence: `save` is the per-answer callback (`on_answer`; only what changed is
-written), `complete` finishes the review.
+The terminal adapter, beside `terminal.py` (which keeps the prompting, `run_review`): this
+class is its persistence. `save` is the per-answer callback (`on_answer`; only what changed
+is written), `complete` finishes the review. It works on the services it is given; the
+command line builds them (through `bootstrap`) and closes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
-from dealcoach.bootstrap import Services, build_services
-from dealcoach.config import Settings
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
+from dealcoach.services.container import Services
 from dealcoach.services.reviews import CompletedReview, ReviewView
 from dealcoach.ui_text import translate
 
@@ -28,35 +28,30 @@ class TerminalReview:
         self._saved: dict[str, Any] = dict(view.answers)
 
     @classmethod
-    def open(
+    def start(
         cls,
-        settings: Settings,
+        services: Services,
         *,
         user_id: str | None = None,
         locale: str | None = None,
         resume: bool = False,
-    ) -> TerminalReview:
+    ) -> Self:
         """Start a new draft, or (`resume`) pick up this user's latest unfinished one."""
-        services = build_services(settings)
-        try:
-            actor = Actor.local(user_id, locale=locale)
-            if resume:
-                view = services.reviews.find_draft(actor)
-                if view is None:
-                    # The draft's language is unknown here: the configured one (DEALCOACH_LANG).
-                    raise NotFound(
-                        translate(
-                            "terminal",
-                            locale or settings.dealcoach_lang,
-                            "no_draft",
-                            user=actor.user_id,
-                        )
+        actor = Actor.local(user_id, locale=locale)
+        if resume:
+            view = services.reviews.find_draft(actor)
+            if view is None:
+                # The draft's language is unknown here: the configured one (DEALCOACH_LANG).
+                raise NotFound(
+                    translate(
+                        "terminal",
+                        locale or services.settings.dealcoach_lang,
+                        "no_draft",
+                        user=actor.user_id,
                     )
-            else:
-                view = services.reviews.start(actor, locale=locale)
-        except BaseException:
-            services.close()
-            raise
+                )
+        else:
+            view = services.reviews.start(actor, locale=locale)
         return cls(services, actor, view)
 
     @property
@@ -84,6 +79,3 @@ class TerminalReview:
         return self.services.reviews.complete(
             self.actor, self.review_id, idempotency_key=f"cli:{self.review_id}"
         )
-
-    def close(self) -> None:
-        self.services.close()

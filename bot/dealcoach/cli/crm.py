@@ -8,9 +8,14 @@ the Salesforce password, security token and consumer secret come from the enviro
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
+
+from dealcoach.cli.services import command_services
+from dealcoach.services.crm import CrmService, crm_sync, resolve_platform
 
 _PLATFORM = click.option(
     "--platform",
@@ -23,12 +28,11 @@ _WORKSPACE = click.option(
 )
 
 
-def _service() -> Any:
-    from dealcoach.bootstrap import build_services
-    from dealcoach.cli import _store_settings
-    from dealcoach.services.crm import crm_sync
-
-    return crm_sync(build_services(_store_settings()))
+@contextmanager
+def _service() -> Iterator[CrmService]:
+    """The CRM service on the command's own services (closed when the command is done)."""
+    with command_services() as services:
+        yield crm_sync(services)
 
 
 def _secret(value: str | None, label: str) -> str:
@@ -86,11 +90,7 @@ def connect_command(
       bearer) or password + security token + consumer secret (DEALCOACH_CRM_PASSWORD,
       DEALCOACH_CRM_SECURITY_TOKEN, DEALCOACH_CRM_CONSUMER_SECRET or hidden prompts).
     """
-    from pathlib import Path
-
-    from dealcoach.services.crm import resolve_platform
-
-    creds: dict[str, Any]
+    creds: dict[str, str]
     if provider == "hubspot":
         creds = {"token": _secret(token, "HubSpot token")}
     else:
@@ -105,9 +105,9 @@ def connect_command(
                 click.prompt("Security token", hide_input=True, default="", show_default=False)
             )
             creds["consumer_secret"] = _secret(consumer_secret, "Consumer secret")
-    service = _service()
-    where = resolve_platform(service.store, workspace, platform)
-    service.connect(where, workspace, provider, creds, connected_by="cli")
+    with _service() as service:
+        where = resolve_platform(service.store, workspace, platform)
+        service.connect(where, workspace, provider, creds, connected_by="cli")
     name = "HubSpot" if provider == "hubspot" else "Salesforce"
     click.echo(f"{name} connected for {where} workspace {workspace}.")
 
@@ -117,11 +117,10 @@ def connect_command(
 @_PLATFORM
 def disconnect_command(workspace: str, platform: str | None) -> None:
     """Disconnect the workspace's CRM and delete its stored credentials."""
-    from dealcoach.services.crm import resolve_platform
-
-    service = _service()
-    where = resolve_platform(service.store, workspace, platform)
-    if service.disconnect(where, workspace):
+    with _service() as service:
+        where = resolve_platform(service.store, workspace, platform)
+        disconnected = service.disconnect(where, workspace)
+    if disconnected:
         click.echo(f"CRM disconnected for {where} workspace {workspace}; credentials deleted.")
     else:
         click.echo(f"No CRM was connected for {where} workspace {workspace}.")
@@ -132,15 +131,7 @@ def disconnect_command(workspace: str, platform: str | None) -> None:
 @_PLATFORM
 def status_command(workspace: str, platform: str | None) -> None:
     """Which CRM the workspace uses (never the credentials)."""
-    from dealcoach.services.crm import resolve_platform
-
-    service = _service()
-    where = resolve_platform(service.store, workspace, platform)
-    click.echo(service.provider_for(where, workspace) or "none")
-
-
-def check_crm_key(services: Any) -> None:
-    """`dealcoach serve`: refuse to start when a CRM is connected and the key is missing."""
-    from dealcoach.services.crm import crm_sync
-
-    crm_sync(services).require_key()
+    with _service() as service:
+        where = resolve_platform(service.store, workspace, platform)
+        provider = service.provider_for(where, workspace)
+    click.echo(provider or "none")
