@@ -7,8 +7,7 @@ A CRM that fails is one line; the review goes on as if there were none.
 
 from __future__ import annotations
 
-from typing import Any
-
+from dealcoach.coach.answers import Answers
 from dealcoach.crm import CrmError
 from dealcoach.crm_text import crm_name, t
 from dealcoach.errors import DealcoachError
@@ -23,7 +22,7 @@ LIST_SIZE = 20
 
 def pick_deal(
     crm: CrmService, actor: Actor, review_id: int, locale: str, io: PromptIO
-) -> dict[str, Any]:
+) -> Answers:
     """Defaults for the review from a deal the rep picks ({} without a CRM or a pick)."""
     provider = crm.provider_for(actor.platform, actor.workspace_id)
     if provider is None:
@@ -56,9 +55,10 @@ def pick_deal(
     except CrmError as exc:
         io.write(t(locale, "pick.failed", crm=name, reason=reason_text(locale, exc.kind)))
         return {}
-    defaults: dict[str, Any] = dict(picked.prefill)
-    if isinstance(defaults.get("deal.value"), float) and defaults["deal.value"].is_integer():
-        defaults["deal.value"] = int(defaults["deal.value"])
+    defaults: Answers = dict(picked.prefill)
+    value = defaults.get("deal.value")
+    if isinstance(value, float) and value.is_integer():
+        defaults["deal.value"] = int(value)
     for n, contact in enumerate(picked.contacts, start=1):
         defaults[f"agenda.{n}.who"] = contact.label
     io.write(t(locale, "pick.done", crm=name, deal=picked.deal.name))
@@ -83,7 +83,7 @@ def offer_save(
     io.write(crm.save(actor, review_id).message(locale))
 
 
-def chat_pick(review: TerminalReview, io: PromptIO) -> dict[str, Any]:
+def chat_pick(review: TerminalReview, io: PromptIO) -> Answers:
     """`dealcoach chat`: the pick before the first question."""
     try:
         crm = crm_sync(review.services)

@@ -11,8 +11,9 @@ command line builds them (through `bootstrap`) and closes them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Self
 
+from dealcoach.coach.answers import Answers, AnswerValue
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.container import Services
@@ -25,7 +26,7 @@ class TerminalReview:
         self.services = services
         self.actor = actor
         self.view = view
-        self._saved: dict[str, Any] = dict(view.answers)
+        self._saved: Answers = dict(view.answers)
 
     @classmethod
     def start(
@@ -63,11 +64,11 @@ class TerminalReview:
         return self.view.locale
 
     @property
-    def answers(self) -> dict[str, Any]:
+    def answers(self) -> Answers:
         """The answers saved so far (a resumed draft's, or none)."""
         return dict(self.view.answers)
 
-    def save(self, answers: Mapping[str, Any]) -> None:
+    def save(self, answers: Mapping[str, AnswerValue]) -> None:
         """Per-answer (or per-step) callback: store what changed since the last save."""
         changed = {k: v for k, v in answers.items() if k not in self._saved or self._saved[k] != v}
         if not changed:
