@@ -73,8 +73,11 @@ def _layer(module: str) -> str:
 # Layer → the dealcoach layers it may import (itself always). Third-party imports are free
 # except SQLAlchemy (below). Top-level helper modules every layer may use: errors (the one
 # hierarchy), resources (where prompts/ and migrations/ are), ui_text / crm_text /
-# commands (interface words from prompts/), public_url (the public-URL rules).
-NEUTRAL = {"errors", "resources", "ui_text", "crm_text", "commands", "public_url", "config"}
+# commands (interface words from prompts/), public_url (the public-URL rules), http_limits
+# (bounded request bodies, shared by web.py and the Teams endpoint).
+NEUTRAL = {
+    "errors", "resources", "ui_text", "crm_text", "commands", "public_url", "config", "http_limits",
+}
 MAY_IMPORT: dict[str, set[str]] = {
     "coach": {"errors", "resources"},
     "crm": {"errors"},
