@@ -133,9 +133,15 @@ def test_reminder_candidates_and_the_claim(store: Store) -> None:
             uow.session, deal_id=deal.id, person_id=person.id, text="Done", due_on=D - timedelta(5)
         )
         q.set_status(uow.session, done.id, "done")
-        q.add_step(uow.session, deal_id=won.id, person_id=person.id, text="Won", due_on=D - timedelta(5))
         q.add_step(
-            uow.session, deal_id=p_deal.id, person_id=paused.id, text="Paused", due_on=D - timedelta(5)
+            uow.session, deal_id=won.id, person_id=person.id, text="Won", due_on=D - timedelta(5)
+        )
+        q.add_step(
+            uow.session,
+            deal_id=p_deal.id,
+            person_id=paused.id,
+            text="Paused",
+            due_on=D - timedelta(5),
         )
         uow.commit()
 
@@ -217,7 +223,9 @@ def test_two_replicas_claim_a_reminder_exactly_once(store: Store) -> None:
         try:
             start.wait()
             for step in steps:
-                claim = replica.run(lambda uow, s=step: q.claim_reminder(uow.session, s.id, s.due_on))
+                claim = replica.run(
+                    lambda uow, s=step: q.claim_reminder(uow.session, s.id, s.due_on)
+                )
                 if claim is not None:
                     with lock:
                         wins.append((claim.step_id, claim.attempts))
