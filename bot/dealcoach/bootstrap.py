@@ -66,8 +66,9 @@ def build_services(settings: Settings | None = None, *, migrate_sqlite: bool = T
 
 
 # The notifier builders import the platform modules inside the function: Slack's notifier
-# pulls in slack_sdk and the chart code (about a second), which every other command would
-# otherwise pay at start-up, and Teams' runtime needs the optional `dealcoach[teams]` extra.
+# pulls in slack_sdk and the chart code (about a second) and teams/ FastAPI, which every
+# command importing bootstrap would otherwise pay at start-up; Teams' runtime needs the
+# optional `dealcoach[teams]` extra.
 
 
 def server_notifiers(

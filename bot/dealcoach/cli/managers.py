@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import click
 
@@ -18,19 +17,18 @@ from dealcoach.cli.progress import plural, progress, stderr_is_terminal, took
 from dealcoach.cli.services import open_services, store_run
 from dealcoach.cli.settings import load_settings
 from dealcoach.digest.coaching import render_prep
+from dealcoach.digest.compose import DigestModel, PersonRef
 from dealcoach.digest.delivery import DbRunner, send_digests
 from dealcoach.digest.notifier import FollowUp, Notifier
+from dealcoach.digest.render import RenderedDigest
 from dealcoach.digest.weeks import IsoWeek, WeekWord
 from dealcoach.services.coaching import CoachingRefused, cli_prep
 from dealcoach.services.digests import preview
 from dealcoach.services.reporting import cli_add, cli_list, cli_remove
+from dealcoach.slack.digest_blocks import digest_blocks
 from dealcoach.store import digests as q
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from dealcoach.digest.compose import DigestModel, PersonRef
-    from dealcoach.digest.render import RenderedDigest
 
 _WORKSPACE_HELP = "Slack team / Teams tenant id (default: the only workspace known)."
 _WEEK_METAVAR = "last|this|YYYY-Www"
@@ -188,9 +186,6 @@ def digest_preview_command(
         settings.dealcoach_default_timezone,
     )
     if blocks:
-        # Imported here: the Slack SDK and chart code load only for this flag (start-up time).
-        from dealcoach.slack.digest_blocks import digest_blocks
-
         click.echo(json.dumps(digest_blocks(result.rendered), indent=2, ensure_ascii=False))
     else:
         click.echo(result.rendered.text, nl=False)

@@ -1,4 +1,4 @@
-"""The services a command works on: the CLI's one door to `bootstrap`.
+"""The services a command works on, built through `bootstrap`.
 
 Built on the settings (`cli.settings.load_settings`) when the command runs — an embedded
 SQLite database is brought to the latest schema first — and closed when it is done.
