@@ -29,6 +29,7 @@ from dealcoach.coach.insights import (
     feature_insights,
     feature_labels,
     insight_lines,
+    percent,
     rate_text,
 )
 from dealcoach.coach.markup import Flavor
@@ -141,8 +142,13 @@ class InsightsReport:
 
 
 def _cell(rate: Rate, locale: str) -> str:
-    share, interval = rate_text(rate, locale)
-    return f"{rate.won}/{rate.deals} {share} ({interval})"
+    """`21/34 62 % (48–74 %)`: won/deals, the rate and its 90 % interval."""
+    share, _ = rate_text(rate, locale)
+    bounds = rate.interval
+    if bounds is None:
+        return f"{rate.won}/{rate.deals} {share}"
+    low, high = (percent(b) for b in bounds)
+    return f"{rate.won}/{rate.deals} {share} ({pt(locale, 'insights.range', low=low, high=high)})"
 
 
 def _since(value: date | datetime | None) -> tuple[date | None, datetime | None]:

@@ -170,7 +170,7 @@ def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[b
 
     is_role = and_(role.review_id == review_id, role.question_id.like("agenda.%.role"))
     eb_confirmed = (
-        exists()
+        select(literal(1))
         .select_from(role)
         .join(other, same_person(other, ".certainty"))
         .where(
@@ -178,9 +178,10 @@ def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[b
             _value_is(role.value, "economic_buyer"),
             _value_is(other.value, "confirmed"),
         )
+        .exists()
     )
     champion_tested = (
-        exists()
+        select(literal(1))
         .select_from(role)
         .join(access, same_person(access, ".champion_access"))
         .join(sells, same_person(sells, ".champion_sells"))
@@ -190,6 +191,7 @@ def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[b
             _value_is(access.value, "yes"),
             _value_is(sells.value, "yes"),
         )
+        .exists()
     )
     ready = aliased(Answer, name="ready")
     customer_ready = exists().where(
