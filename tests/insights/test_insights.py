@@ -346,6 +346,7 @@ def test_scope_since_and_the_threshold(store: Store) -> None:
         assert (n > 0 and n_without > 0) == (feature in shown), feature
         got = next(f for f in later.features if f.feature == feature)
         assert (got.with_feature.won, got.with_feature.deals) == (won, n), feature
+        assert (got.without.won, got.without.deals) == (won_without, n_without), feature
 
     many = service.team_insights([(ids["UMIA"], "en"), (ids["UOLAF"], "nl")])
     assert many[ids["UMIA"]].deals == _expect(specs, {"UREP1", "UREP2"})["deals"]
