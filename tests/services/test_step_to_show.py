@@ -79,7 +79,9 @@ def test_add_person_shows_the_agenda_with_one_more_and_saves_nothing(
     view = service.start(ANN, "Acme rollout")
     assert view.show is not None
     qids = view.show.question_ids
-    saved = service.save_step(ANN, view.review_id, {q: FULL_ANSWERS.get(q) for q in qids}, "k", qids)
+    saved = service.save_step(
+        ANN, view.review_id, {q: FULL_ANSWERS.get(q) for q in qids}, "k", qids
+    )
     assert saved.review.show is not None and saved.review.show.round == "agenda"
     assert saved.review.show.step.people == 1 and saved.review.show.step.can_add_person
     before = service.get(ANN, view.review_id).answers

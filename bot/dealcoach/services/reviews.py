@@ -176,6 +176,7 @@ class ReviewSummary:
     started_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    locale: str = "en"  # the review's language
 
 
 # --- helpers (inside a unit of work) --------------------------------------------------------
@@ -278,6 +279,7 @@ def _summary(review: Review) -> ReviewSummary:
         started_at=review.started_at,
         updated_at=review.updated_at,
         completed_at=review.completed_at,
+        locale=review.locale,
     )
 
 

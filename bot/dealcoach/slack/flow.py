@@ -1,24 +1,27 @@
 """The review flow in Slack terms, shared by the listeners.
 
-Adapters hold no coaching logic: which questions come next is `coach.machine`'s decision
-(through the review service), what the advice says is `coach.advice`'s. This module turns
-those into modal views, field errors and messages.
+Adapters hold no coaching logic: which step comes next is the review service's decision
+(`ReviewView.show`), what the advice says is `coach.advice`'s. This module turns those into
+modal views, field errors and messages.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.coach.bank import load_bank
-from dealcoach.coach.machine import revisit_step
 from dealcoach.errors import InvalidAnswer, InvalidAnswers
+from dealcoach.services.actors import Actor
 from dealcoach.slack import crm_blocks, modal
 from dealcoach.slack.context import SlackDeps, slack_locale
 from dealcoach.slack.strings import t
+
+if TYPE_CHECKING:
+    from dealcoach.services.reviews import ReviewView
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -32,10 +35,8 @@ def make_actor(
     locale: str | None = None,
     timezone: str | None = None,
     is_admin: bool = False,
-) -> Any:
+) -> Actor:
     """The services' `Actor` for whoever sent this payload (command or interaction)."""
-    from dealcoach.services.actors import Actor
-
     user = body.get("user") or {}
     team = body.get("team") or {}
     user_id = body.get("user_id") or user.get("id")
@@ -54,7 +55,7 @@ def make_actor(
     )
 
 
-async def full_actor(deps: SlackDeps, client: AsyncWebClient, body: Mapping[str, Any]) -> Any:
+async def full_actor(deps: SlackDeps, client: AsyncWebClient, body: Mapping[str, Any]) -> Actor:
     """An actor with the user's Slack locale and time zone (one cached `users.info`)."""
     base = make_actor(body)
     profile = await deps.profile(client, base.workspace_id, base.user_id)
@@ -67,59 +68,28 @@ async def full_actor(deps: SlackDeps, client: AsyncWebClient, body: Mapping[str,
     )
 
 
-def step_number(bank: Any, round_id: str) -> int:
-    ids = [r.id for r in bank.rounds]
-    return ids.index(round_id) + 1 if round_id in ids else 1
-
-
-def view_for(
-    review: Any,
-    *,
-    after_round: str | None = None,
-    step: Any = None,
-    prefill: Mapping[str, Any] | None = None,
-) -> JSON | None:
-    """The modal view for a review's next step (None when it is ready for advice).
-
-    The step is the machine's decision (`review.next_step`, from the service). When the
-    machine has nothing left to ask but the review was reopened (*Update review*) or resumed
-    with everything answered, the rounds after `after_round` (the round just submitted;
-    None = from the start) are shown again, prefilled (`coach.machine.revisit_step`: whole
-    rounds with the follow-ups that apply), so answers can be changed.
-    `prefill` are values typed but not saved yet (kept when a person is added).
-    """
-    bank = load_bank(review.locale)
-    step = step or review.next_step
-    if step is None and review.status == "draft":
-        step = revisit_step(bank, review.answers, after_round)
-    if step is None:
+def view_for(review: ReviewView, *, prefill: Mapping[str, Any] | None = None) -> JSON | None:
+    """The modal view of the step the service says to show (`review.show`), prefilled with
+    the review's answers; None when nothing is left to show (the review is ready for advice,
+    or completed). `prefill` are values typed but not saved yet (kept when a person is added,
+    or a CRM deal is picked)."""
+    show = review.show
+    if show is None:
         return None
     answers = dict(review.answers)
     if prefill:
         answers.update({k: v for k, v in prefill.items() if v is not None})
-    last_round = bank.rounds[-1].id
     view = modal.step_view(
         locale=review.locale,
-        bank=bank,
-        step=step,
+        bank=load_bank(review.locale),
+        step=show.step,
         review_id=str(review.review_id),
         answers=answers,
-        step_number=step_number(bank, step.round),
-        last=step.round == last_round,
+        step_number=show.number,
+        last=show.is_last,
     )
     # With a CRM connected, the first step offers the CRM's deals (issue 17).
-    first = step.round == bank.rounds[0].id
-    return crm_blocks.decorate_step(view, locale=review.locale, first_step=first)
-
-
-def round_of(view: Mapping[str, Any], locale: str) -> str | None:
-    """The round a submitted view showed (from its input block ids = question ids)."""
-    bank = load_bank(locale)
-    for block in view.get("blocks") or []:
-        question = bank.questions.get(str(block.get("block_id") or ""))
-        if block.get("type") == "input" and question is not None:
-            return str(question.round)
-    return None
+    return crm_blocks.decorate_step(view, locale=review.locale, first_step=show.is_first)
 
 
 def field_errors(

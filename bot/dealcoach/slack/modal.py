@@ -3,7 +3,8 @@
 Every input block's `block_id` is the question id (DESIGN.md, contract) and every input's
 `action_id` is `value`, so `view.state.values[question_id]["value"]` is the answer. The
 modal carries nothing but the review id in `private_metadata`; which step it shows is
-decided again from the saved answers by `coach.machine` for every submission.
+decided again from the saved answers by the review service (`ReviewView.show`) for every
+submission.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Block actions: buttons in the review modal and on the advice message.
 
-Modal: *Add a decision-maker* (views.update with one more person, keeping what was typed),
+Modal: *Add a decision-maker* (views.update with the agenda the service shows with one more
+person, keeping what was typed),
 *Resume* / *Start new* on the open-draft prompt. Advice message: *Update review* (a new draft
 prefilled from the completed review), *Record outcome* (won / lost / walked_away), *Share
 with my manager* (once per review: the service records it, and releases it again if the DM
@@ -10,13 +11,14 @@ to the manager fails). Every one acks first; ownership is checked by the service
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.coach.bank import load_bank
-from dealcoach.coach.machine import step_for_round
 from dealcoach.errors import DealcoachError, InputError
 from dealcoach.slack import modal
 from dealcoach.slack.advice import (
@@ -29,6 +31,9 @@ from dealcoach.slack.advice import (
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.flow import full_actor, make_actor, view_for
 from dealcoach.slack.strings import t
+
+if TYPE_CHECKING:
+    from dealcoach.services.reviews import ReviewSummary, ReviewView
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -48,31 +53,33 @@ def _action(body: dict[str, Any]) -> dict[str, Any]:
 
 
 async def on_add_person(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     deps = require_deps(context)
     view = body.get("view") or {}
     review_id = valid_review_id(view.get("private_metadata"))
     context["dealcoach_review_id"] = str(review_id)
-    review = await deps.reviews.get(make_actor(body), review_id)
+    # The agenda with one more decision-maker (the service's step); what was typed is shown
+    # back as typed, and saved when the step is submitted.
+    people = modal.people_shown(view) + 1
+    review: ReviewView = await deps.reviews.add_person(make_actor(body), review_id, people)
     context["dealcoach_locale"] = review.locale
-    step = step_for_round(
-        load_bank(review.locale), review.answers, "agenda", people=modal.people_shown(view) + 1
-    )
-    new_view = view_for(review, step=step, prefill=modal.answers_from_state(view))
+    new_view = view_for(review, prefill=modal.answers_from_state(view))
     if new_view is None:
         return
     await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
 
-async def on_resume(ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+async def on_resume(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     await ack()
     deps = require_deps(context)
     view = body.get("view") or {}
     review_id = valid_review_id(_action(body).get("value"))
     context["dealcoach_review_id"] = str(review_id)
-    review = await deps.reviews.get(make_actor(body), review_id)
+    review: ReviewView = await deps.reviews.get(make_actor(body), review_id)
     context["dealcoach_locale"] = review.locale
     new_view = view_for(review)
     if new_view is None:  # complete already: nothing left to ask
@@ -81,14 +88,14 @@ async def on_resume(ack: Any, body: dict[str, Any], client: AsyncWebClient, cont
 
 
 async def on_start_new(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     deps = require_deps(context)
     view = body.get("view") or {}
     deal_name = (_action(body).get("value") or "").strip() or None
     actor = await full_actor(deps, client, body)
-    review = await deps.reviews.start(actor, deal_name=deal_name)
+    review: ReviewView = await deps.reviews.start(actor, deal_name=deal_name)
     context["dealcoach_review_id"] = str(review.review_id)
     context["dealcoach_locale"] = review.locale
     new_view = view_for(review)
@@ -98,7 +105,7 @@ async def on_start_new(
 
 
 async def on_update_review(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """A new draft prefilled from the completed review, in a modal (trigger first)."""
     await ack()
@@ -109,7 +116,7 @@ async def on_update_review(
         trigger_id=body["trigger_id"], view=modal.loading_view(deps.settings.dealcoach_lang)
     )
     actor = await full_actor(deps, client, body)
-    draft = await deps.reviews.reopen(actor, review_id)
+    draft: ReviewView = await deps.reviews.reopen(actor, review_id)
     context["dealcoach_review_id"] = str(draft.review_id)
     context["dealcoach_locale"] = draft.locale
     new_view = view_for(draft) or modal.message_view(draft.locale, t(draft.locale, "help"))
@@ -118,7 +125,9 @@ async def on_update_review(
     )
 
 
-async def on_record_outcome(ack: Any, body: dict[str, Any], context: Any, respond: Any) -> None:
+async def on_record_outcome(
+    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
+) -> None:
     await ack()
     deps = require_deps(context)
     selected = (_action(body).get("selected_option") or {}).get("value") or ""
@@ -128,8 +137,8 @@ async def on_record_outcome(ack: Any, body: dict[str, Any], context: Any, respon
     review_id = valid_review_id(raw_id)
     context["dealcoach_review_id"] = str(review_id)
     actor = make_actor(body)
-    review = await deps.reviews.record_outcome(actor, review_id, outcome)
-    locale = getattr(review, "locale", None) or deps.settings.dealcoach_lang
+    summary: ReviewSummary = await deps.reviews.record_outcome(actor, review_id, outcome)
+    locale = summary.locale
     await respond(
         text=t(
             locale, "outcome.recorded", review=review_id, outcome=t(locale, f"outcome.{outcome}")
@@ -140,7 +149,11 @@ async def on_record_outcome(ack: Any, body: dict[str, Any], context: Any, respon
 
 
 async def on_share(
-    ack: Any, body: dict[str, Any], client: AsyncWebClient, context: Any, respond: Any
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
 ) -> None:
     await ack()
     deps = require_deps(context)

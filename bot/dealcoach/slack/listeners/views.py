@@ -1,11 +1,11 @@
 """View submissions: each step of the review modal.
 
-Per submission: read the step's answers from `view.state`, save them as the draft through
-the review service (so nothing typed is lost, whatever happens next), and answer Slack in
-the same request: `errors` for fields that need fixing, `update` with the next step, or —
-when the machine has nothing left to ask — complete the review (idempotent on a key made
-of the review id, so a double submit or a Slack retry completes it once), `clear` the modal
-and send the advice as a DM. The last step is saved and completed in one transaction.
+Per submission, one transaction (`save_step`): the step's answers from `view.state` saved as
+the draft (so nothing typed is lost, whatever happens next) and, when the service has
+nothing left to show, the review completed (idempotent on a key made of the review id, so a
+double submit or a Slack retry completes it once). Slack is answered in the same request:
+`errors` for fields that need fixing, `update` with the step the service says to show, or
+`clear` the modal and send the advice as a DM (not again for a review completed before).
 
 When a step is not answered within `ACK_BUDGET_SECONDS` (an overloaded server or database),
 it is acknowledged in time with a "saving…" view (`response_action: update`) and the
@@ -17,19 +17,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.errors import Conflict, DealcoachError, InvalidAnswer, InvalidAnswers
+from dealcoach.errors import DealcoachError
+from dealcoach.services.reviews import InvalidStep
 from dealcoach.slack import modal
 from dealcoach.slack.advice import post_advice
-from dealcoach.slack.context import request_age, require_deps, slack_locale, valid_review_id
-from dealcoach.slack.flow import field_errors, full_actor, make_actor, round_of, view_for
+from dealcoach.slack.context import (
+    SlackDeps,
+    request_age,
+    require_deps,
+    slack_locale,
+    valid_review_id,
+)
+from dealcoach.slack.flow import field_errors, full_actor, make_actor, view_for
 from dealcoach.slack.home import refresh_home
 from dealcoach.slack.listeners.coaching import post_earlier_notes
 from dealcoach.slack.strings import t
+
+if TYPE_CHECKING:
+    from dealcoach.services.actors import Actor
+    from dealcoach.services.reviews import CompletedReview, SavedStep
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -61,35 +72,33 @@ class _Reply:
     locale: str
     view: dict[str, Any] | None = None
     errors: dict[str, str] | None = None
-    completed: Any = None  # CompletedReview when this step completed the review
+    # The review's advice when this step completed it (`created`), or when it was completed
+    # before (a double submit of the last step: `created=False`, no second DM).
+    completed: CompletedReview | None = None
 
 
-async def _answer_step(deps: Any, actor: Any, review_id: int, view: dict[str, Any]) -> _Reply:
+async def _answer_step(
+    deps: SlackDeps, actor: Actor, review_id: int, view: dict[str, Any]
+) -> _Reply:
     raw = modal.answers_from_state(view)
     shown = [str(b.get("block_id")) for b in view.get("blocks") or [] if b.get("type") == "input"]
     try:
         # Saved, and completed when nothing is left to show, in one transaction.
         async with deps.work_slot():
-            saved = await deps.reviews.save_step(
+            saved: SavedStep = await deps.reviews.save_step(
                 actor, review_id, raw, completion_key(review_id), shown
             )
-    except (InvalidAnswer, InvalidAnswers) as exc:
-        current = await deps.reviews.get(actor, review_id)
-        return _Reply("errors", current.locale, errors=field_errors(exc, view, current.locale))
-    except Conflict:
-        # Already completed (a double submit of the last step): the first request sent the
-        # advice; this one only closes the modal.
-        current = await deps.reviews.get(actor, review_id)
-        if current.status == "completed":
-            return _Reply("clear", current.locale)
-        raise
+    except InvalidStep as exc:  # nothing saved; the modal stays as it is, with the errors
+        return _Reply("errors", exc.locale, errors=field_errors(exc, view, exc.locale))
     review = saved.review
-    next_view = view_for(review, after_round=round_of(view, review.locale))
+    if saved.completed is not None:
+        return _Reply("clear", review.locale, completed=saved.completed)
+    next_view = view_for(review)
     if next_view is not None:
         return _Reply("update", review.locale, view=next_view)
-    completed = saved.completed
-    if completed is None:  # not completed with the step (a Conflict): as before, on its own
-        completed = await deps.reviews.complete(actor, review_id, completion_key(review_id))
+    # Nothing left to show but not completed with the step: its key is another review's.
+    # The step is saved; `complete` reports the Conflict.
+    completed = await deps.reviews.complete(actor, review_id, completion_key(review_id))
     return _Reply("clear", review.locale, completed=completed)
 
 
@@ -132,7 +141,7 @@ async def _answer_late(
     body: dict[str, Any],
     view: dict[str, Any],
     client: AsyncWebClient,
-    deps: Any,
+    deps: SlackDeps,
     review_id: int,
     work: asyncio.Future[_Reply],
 ) -> _Reply | None:
