@@ -19,6 +19,7 @@ from dealcoach.digest.delivery import DbRunner, DeliveryReport, send_digests
 from dealcoach.slack.app import make_client
 from dealcoach.slack.notifier import SlackNotifier
 from dealcoach.store import Store, migrate
+from dealcoach.store import digests as digests_q
 from dealcoach.store.models import DigestRun
 from dealcoach.store.types import utcnow
 
@@ -126,8 +127,8 @@ def test_a_stale_claim_is_taken_over_and_a_fresh_one_is_left_alone(
 ) -> None:
     ids = two_teams(store)
     with store.unit_of_work() as uow:
-        uow.digest_runs.claim(ids["UM1"], str(WEEK))  # a sender that died long ago
-        uow.digest_runs.claim(ids["UM2"], str(WEEK))  # a sender busy right now
+        digests_q.claim_run(uow.session, ids["UM1"], str(WEEK))  # a sender that died long ago
+        digests_q.claim_run(uow.session, ids["UM2"], str(WEEK))  # a sender busy right now
         uow.session.execute(
             update(DigestRun)
             .where(DigestRun.manager_id == ids["UM1"])

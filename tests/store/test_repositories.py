@@ -256,7 +256,7 @@ def test_forgetting_a_user_deletes_their_reviews_and_answers_only(store: Store) 
     with store.unit_of_work() as uow:
         boss = make_person(uow, "M1")
         uow.reporting.assign(boss, make_person(uow, "U1"))
-        uow.digest_runs.claim(boss.id, "2026-W47")
+        q.claim_run(uow.session, boss.id, "2026-W47")
         uow.commit()
     with store.unit_of_work() as uow:
         result = uow.people.forget(uow.people.find_everywhere("U1"))
@@ -298,22 +298,22 @@ def test_digest_week_is_claimed_once_and_a_failure_can_be_retried(store: Store) 
         boss_id = make_person(uow, "M1").id
         uow.commit()
     with store.unit_of_work() as uow:
-        run = uow.digest_runs.claim(boss_id, "2026-W47")
+        run = q.claim_run(uow.session, boss_id, "2026-W47")
         assert run is not None and run.attempts == 1
         uow.commit()
     with store.unit_of_work() as uow:
-        assert uow.digest_runs.claim(boss_id, "2026-W47") is None  # being sent elsewhere
-        run = uow.digest_runs.get(boss_id, "2026-W47")
+        assert q.claim_run(uow.session, boss_id, "2026-W47") is None  # being sent elsewhere
+        run = q.get_run(uow.session, boss_id, "2026-W47")
         assert run is not None
         assert q.finish_run(uow.session, run.id, run.attempts, error="HTTP 500")
         uow.commit()
     with store.unit_of_work() as uow:
-        run = uow.digest_runs.claim(boss_id, "2026-W47")
+        run = q.claim_run(uow.session, boss_id, "2026-W47")
         assert run is not None and run.attempts == 2 and run.error is None
         assert q.finish_run(uow.session, run.id, run.attempts, error=None)
         uow.commit()
     with store.unit_of_work() as uow:
-        assert uow.digest_runs.claim(boss_id, "2026-W47") is None
+        assert q.claim_run(uow.session, boss_id, "2026-W47") is None
 
 
 def test_parallel_digest_claims_let_exactly_one_sender_through(store: Store) -> None:
@@ -323,7 +323,7 @@ def test_parallel_digest_claims_let_exactly_one_sender_through(store: Store) -> 
 
     def claim(_: int) -> bool:
         with store.unit_of_work() as uow:
-            got = uow.digest_runs.claim(boss_id, "2026-W47") is not None
+            got = q.claim_run(uow.session, boss_id, "2026-W47") is not None
             uow.commit()
             return got
 

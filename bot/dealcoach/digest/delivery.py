@@ -99,7 +99,7 @@ def _managers(uow: UnitOfWork, manager_ids: Collection[int] | None) -> list[q.Ma
 def _claim(
     uow: UnitOfWork, manager_id: int, week: str, stale_after: timedelta
 ) -> tuple[int, int] | None:
-    run = uow.digest_runs.claim(manager_id, week, stale_after=stale_after)
+    run = q.claim_run(uow.session, manager_id, week, stale_after=stale_after)
     return (run.id, run.attempts) if run is not None else None
 
 

@@ -10,6 +10,9 @@ digest. For managers that is their team (`team_scope`, many managers at once, so
 week's digests cost a handful of queries); for a rep asking for a digest it is only themself
 (`self_scope`), so a rep can never see a colleague's deals.
 
+It is also the one home of a digest run's life (`claim_run` → `finish_run`, exactly once per
+manager and week across replicas) and of the nudge log (`claim_nudge`, `release_nudge`).
+
 Week bounds come in as aware UTC datetimes (`HistoryWindow`): bucket 0 is the digest's week,
 bucket 1 the week before, … bucket 7 the oldest of the 8-week trend.
 """
@@ -46,7 +49,7 @@ from dealcoach.store.models import (
     TeamMembership,
     Workspace,
 )
-from dealcoach.store.types import utcnow
+from dealcoach.store.types import insert_for, utcnow
 
 HISTORY_WEEKS = 8
 # Rows (owner_id, member_id): whose reviews belong to whose digest.
@@ -583,6 +586,52 @@ def managers(
 
 
 # --- digest runs: exactly once per manager and week ----------------------------------------
+
+
+def get_run(session: Session, manager_id: int, iso_week: str) -> DigestRun | None:
+    return session.scalars(
+        select(DigestRun).where(DigestRun.manager_id == manager_id, DigestRun.iso_week == iso_week)
+    ).one_or_none()
+
+
+def claim_run(
+    session: Session,
+    manager_id: int,
+    iso_week: str,
+    *,
+    stale_after: timedelta = timedelta(minutes=30),
+) -> DigestRun | None:
+    """Claim the week for this manager by inserting its unique row, or None if it is sent or
+    being sent elsewhere. A `failed` run, or a `claimed` one older than `stale_after` (its
+    sender died), is claimed again with `attempts + 1`. Commit right after claiming, before
+    sending; `finish_run` records the outcome of this claim."""
+    now = utcnow()
+    inserted = session.execute(
+        insert_for(session, DigestRun)
+        .values(manager_id=manager_id, iso_week=iso_week, status="claimed", attempts=1,
+                claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["manager_id", "iso_week"])
+        .returning(DigestRun.id)
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return session.get(DigestRun, inserted)
+    retaken = session.execute(
+        update(DigestRun)
+        .where(
+            DigestRun.manager_id == manager_id,
+            DigestRun.iso_week == iso_week,
+            (DigestRun.status == "failed")
+            | ((DigestRun.status == "claimed") & (DigestRun.claimed_at < now - stale_after)),
+        )
+        .values(status="claimed", attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(retaken, "rowcount", 0):
+        run = get_run(session, manager_id, iso_week)
+        if run is not None:
+            session.refresh(run)
+        return run
+    return None
 
 
 def finish_run(session: Session, run_id: int, attempts: int, *, error: str | None) -> bool:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from dealcoach.store.models import ConversationGreeting
+from dealcoach.store.types import insert_for
 from dealcoach.store.uow import UnitOfWork
 
 
 def claim_greeting(uow: UnitOfWork, platform: str, conversation_id: str) -> bool:
     """True exactly once per (platform, conversation): the caller that inserted the row greets;
     every later (or concurrent) caller gets False."""
-    dialect = uow.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(ConversationGreeting)
+        insert_for(uow.session, ConversationGreeting)
         .values(platform=platform, conversation_id=conversation_id[:255])
         .on_conflict_do_nothing(index_elements=["platform", "conversation_id"])
         .returning(ConversationGreeting.platform)

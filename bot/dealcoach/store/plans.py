@@ -25,8 +25,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dealcoach.store.models import (
@@ -37,16 +35,11 @@ from dealcoach.store.models import (
     PlanStepEvent,
     Workspace,
 )
+from dealcoach.store.types import insert_for as _insert
 from dealcoach.store.types import utcnow
 
 MAX_ATTEMPTS = 5
 STALE_AFTER = timedelta(minutes=30)
-
-
-def _insert(session: Session, model: type[Any]) -> Any:
-    """INSERT with ON CONFLICT for the session's dialect (both have the same API)."""
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 # --- rows -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
@@ -18,7 +18,6 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.sql.dml import Insert
 
 from dealcoach.store.models import (
     OUTCOMES,
@@ -35,20 +34,12 @@ from dealcoach.store.models import (
     deal_key,
     slack_oauth_states,
 )
-from dealcoach.store.types import utcnow
+from dealcoach.store.types import insert_for, utcnow
 
 M = TypeVar("M")
 
 
-def _insert(session: Session, model: type[Any]) -> Insert:
-    """INSERT for the session's dialect, with ON CONFLICT support on both databases."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(model)
+_insert = insert_for
 
 
 _CACHE = "dealcoach.found"
@@ -97,7 +88,7 @@ class _Repo:
         stmt = (
             _insert(self.session, model)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=unique)  # type: ignore[attr-defined]
+            .on_conflict_do_nothing(index_elements=unique)
             .returning(model)
         )
         made: M | None = self.session.scalars(stmt).one_or_none()
@@ -1093,57 +1084,3 @@ def forget_people(session: Session, people: Sequence[Person]) -> ForgetResult:
 
 
 # --- digests and nudges ---------------------------------------------------------------------
-
-
-class DigestRunRepo(_Repo):
-    """Exactly-once digests: a manager's week is claimed by inserting its unique row. The
-    rest of a run's life (sent or failed, settled, retryable) and the nudge log live in
-    `store/digests.py`."""
-
-    def get(self, manager_id: int, iso_week: str) -> DigestRun | None:
-        return self.session.scalars(
-            select(DigestRun).where(
-                DigestRun.manager_id == manager_id, DigestRun.iso_week == iso_week
-            )
-        ).one_or_none()
-
-    def claim(
-        self, manager_id: int, iso_week: str, *, stale_after: timedelta = timedelta(minutes=30)
-    ) -> DigestRun | None:
-        """Claim the week for this manager, or None if it is sent or being sent elsewhere.
-
-        A `failed` run, or a `claimed` one older than `stale_after` (its sender died), is
-        claimed again with `attempts + 1`. Commit right after claiming, before sending.
-        """
-        now = utcnow()
-        inserted = self.session.execute(
-            _insert(self.session, DigestRun)
-            .values(
-                manager_id=manager_id,
-                iso_week=iso_week,
-                status="claimed",
-                attempts=1,
-                claimed_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["manager_id", "iso_week"])  # type: ignore[attr-defined]
-            .returning(DigestRun.id)
-        ).scalar_one_or_none()
-        if inserted is not None:
-            return self.session.get(DigestRun, inserted)
-        retaken = self.session.execute(
-            update(DigestRun)
-            .where(
-                DigestRun.manager_id == manager_id,
-                DigestRun.iso_week == iso_week,
-                (DigestRun.status == "failed")
-                | ((DigestRun.status == "claimed") & (DigestRun.claimed_at < now - stale_after)),
-            )
-            .values(status="claimed", attempts=DigestRun.attempts + 1, claimed_at=now, error=None)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(retaken, "rowcount", 0):
-            run = self.get(manager_id, iso_week)
-            if run is not None:
-                self.session.refresh(run)
-            return run
-        return None

@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
@@ -50,3 +52,10 @@ JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 # Surrogate keys: 64-bit on PostgreSQL, INTEGER on SQLite (so it is the rowid alias and
 # autoincrements).
 IdType: TypeEngine[int] = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def insert_for(session: Session, model: type[Any]) -> Any:
+    """INSERT with `ON CONFLICT` for the session's dialect (PostgreSQL and SQLite share that
+    API): get-or-create and once-only claims without a savepoint."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)

@@ -48,7 +48,6 @@ from dealcoach.store.engine import (
 )
 from dealcoach.store.repositories import (
     DealRepo,
-    DigestRunRepo,
     PersonRepo,
     ReportingRepo,
     ReviewRepo,
@@ -69,7 +68,6 @@ class UnitOfWork:
         self.reporting = ReportingRepo(session)
         self.deals = DealRepo(session)
         self.reviews = ReviewRepo(session)
-        self.digest_runs = DigestRunRepo(session)
 
     @property
     def dialect(self) -> str:
