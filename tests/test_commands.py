@@ -41,6 +41,7 @@ SLACK_ARGS = {
     "team": "add <@UMGR0001|mia> <@UREP0001|rob>",
     "prep": "<@UREP0001|rob>",
     "crm": "connect hubspot TOKEN",
+    "plan": "Acme renewal",
 }
 TEAMS_ARGS = {**SLACK_ARGS, "team": "add aad-mia aad-rob", "prep": "aad-rob"}
 

@@ -47,6 +47,7 @@ Verb = Literal[
     "team",
     "prep",
     "crm",
+    "plan",
     "unknown",
 ]
 TeamAction = Literal["add", "remove", "list"]

@@ -16,7 +16,9 @@ from dealcoach.config import Settings
 from dealcoach.services.coaching import AsyncCoachingService, CoachingService
 from dealcoach.services.conversations import AsyncConversationService
 from dealcoach.services.digests import AsyncDigestService, DigestService
+from dealcoach.services.insights import AsyncInsightsService, InsightsService
 from dealcoach.services.people import AsyncPeopleService, PeopleService
+from dealcoach.services.plans import AsyncPlanService, PlanService
 from dealcoach.services.reporting import AsyncReportingService, ReportingService
 from dealcoach.services.reviews import AsyncReviewService, ReviewService
 from dealcoach.store.uow import AsyncStore, Store
@@ -79,6 +81,22 @@ class Services:
     @cached_property
     def async_coaching(self) -> AsyncCoachingService:
         return AsyncCoachingService(self.async_store, default_locale=self.settings.dealcoach_lang)
+
+    @cached_property
+    def plans(self) -> PlanService:
+        return PlanService(self.store)
+
+    @cached_property
+    def async_plans(self) -> AsyncPlanService:
+        return AsyncPlanService(self.async_store)
+
+    @cached_property
+    def insights(self) -> InsightsService:
+        return InsightsService(self.store)
+
+    @cached_property
+    def async_insights(self) -> AsyncInsightsService:
+        return AsyncInsightsService(self.async_store)
 
     def close(self) -> None:
         """Dispose of the sync engine (the async one: `await aclose()`)."""

@@ -38,6 +38,6 @@ def parse(text: str | None) -> Command:
         return Command("team", parts[0].lower() if parts else "", parts[1:])
     if verb in ("digest", "pause", "resume", "lang"):  # a week word / a language
         return Command(verb, found.rest.lower())
-    if verb in ("review", "prep", "crm", "unknown"):  # a deal, a person, the CRM's words, text
+    if verb in ("review", "prep", "crm", "plan", "unknown"):  # a deal, a person, CRM words, text
         return Command(verb, found.rest)
     return Command(verb)  # help, history, greet take nothing
