@@ -15,12 +15,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from dealcoach.config import Settings
 from dealcoach.errors import InputError
+
+if TYPE_CHECKING:  # types only: the container is built by bootstrap, not imported here
+    from dealcoach.observability import Metrics
+    from dealcoach.services.actors import Actor
+    from dealcoach.services.container import Services
+    from dealcoach.services.reviews import AsyncReviewService, SharedReview
 
 # Review ids are positive integers; anything else in private_metadata or a button value did
 # not come from us.
@@ -56,8 +62,8 @@ class Profile:
 @dataclass
 class SlackDeps:
     settings: Settings
-    services: Any
-    metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
+    services: Services
+    metrics: Metrics | None = None  # when the web app installed them
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
     _home_opened: dict[tuple[str, str], float] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
@@ -71,19 +77,19 @@ class SlackDeps:
             yield
 
     @classmethod
-    def create(cls, settings: Settings, services: Any) -> SlackDeps:
+    def create(cls, settings: Settings, services: Services) -> SlackDeps:
         return cls(settings=settings, services=services)
 
     @property
-    def reviews(self) -> Any:
+    def reviews(self) -> AsyncReviewService:
         """The async review service (start, save_answers, complete, …)."""
         return self.services.async_reviews
 
-    async def locale_for(self, actor: Any) -> str:
+    async def locale_for(self, actor: Actor) -> str:
         """The language to answer this person in (their choice, Slack's, the default)."""
         return str(await self.reviews.locale_for(actor))
 
-    async def share(self, actor: Any, review_id: int) -> Any:
+    async def share(self, actor: Actor, review_id: int) -> SharedReview:
         """A completed review's advice and the reviewer's manager (`SharedReview`)."""
         return await self.reviews.share(actor, review_id)
 

@@ -157,11 +157,13 @@ async def open_review(
             _when(draft.updated_at or draft.started_at),
             deal_name,
         )
-    else:
+    elif found.review is not None:  # no draft: open_or_start started this one
         review = found.review
         context["dealcoach_review_id"] = str(review.review_id)
         context["dealcoach_locale"] = review.locale
         view = view_for(review) or modal.message_view(review.locale, t(review.locale, "help"))
+    else:  # (open_or_start always gives one of the two)
+        view = modal.message_view(guess, t(guess, "help"))
     await client.views_update(view_id=view_id, hash=opened["view"].get("hash"), view=view)
 
 
