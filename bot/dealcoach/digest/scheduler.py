@@ -9,6 +9,9 @@ Jobs (APScheduler `AsyncIOScheduler`, on the server's event loop):
 - `digest-catch-up` — every 10 minutes: digests whose send time this week has passed but that
   were never claimed (the process was down at 08:00), and failed / stale-claimed runs again.
 - `nudges` — hourly at :05: review reminders due now (workday, working hours, their zone).
+- `plan-reminders` — hourly at :20 (issue 15): overdue close-plan steps
+  (`services.plans.send_plan_reminders`: a workday between 9:00 and 17:00 in the rep's zone,
+  each step and due date claimed once in the database, so every replica may run the job).
 
 Mount it in the web app's lifespan (`web.create_app`), when `settings.dealcoach_scheduler`,
 with the platforms' notifiers (`digest.notifier.Notifier`, keyed by platform) that the
@@ -39,6 +42,7 @@ from dealcoach.digest.nudges import send_nudges
 from dealcoach.digest.weeks import IsoWeek, zone
 from dealcoach.errors import ConfigError
 from dealcoach.services.container import Services
+from dealcoach.services.plans import ReminderReport, send_plan_reminders
 from dealcoach.store import digests as q
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import UnitOfWork
@@ -46,6 +50,8 @@ from dealcoach.store.uow import UnitOfWork
 log = logging.getLogger("dealcoach.digest")
 
 SYNC_MINUTES = 10
+NUDGE_MINUTE = 5
+PLAN_REMINDER_MINUTE = 20
 
 
 def digest_trigger(cron: str, tz: str) -> CronTrigger:
@@ -97,7 +103,13 @@ class DigestScheduler:
             **common,
         )
         self.scheduler.add_job(
-            self.nudges, CronTrigger(minute=5, timezone="UTC"), id="nudges", **common
+            self.nudges, CronTrigger(minute=NUDGE_MINUTE, timezone="UTC"), id="nudges", **common
+        )
+        self.scheduler.add_job(
+            self.plan_reminders,
+            CronTrigger(minute=PLAN_REMINDER_MINUTE, timezone="UTC"),
+            id="plan-reminders",
+            **common,
         )
         self.scheduler.start()
         return self
@@ -179,6 +191,24 @@ class DigestScheduler:
         )
         if report.sent or report.failed:
             log.info("nudges: sent %d, failed %d", len(report.sent), len(report.failed))
+
+    async def plan_reminders(self, now: datetime | None = None) -> ReminderReport:
+        """Close-plan reminders due now, each sent once whichever replica runs this (the
+        claim is a unique row per step and due date, `store/plans.py`)."""
+        report = await send_plan_reminders(
+            self.runner,
+            self.notifiers,
+            now=now,
+            default_locale=self.locale,
+            default_tz=self.tz,
+        )
+        if report.sent or report.failed:
+            log.info(
+                "plan reminders: sent %d, failed %d (retried later)",
+                len(report.sent),
+                len(report.failed),
+            )
+        return report
 
 
 def due_this_week(cron: str, tz: str, now: datetime) -> bool:
