@@ -26,9 +26,11 @@ from dealcoach.coach.assessment import (
     person_name,
 )
 from dealcoach.coach.bank import ADVICE_TEMPLATES, QuestionBank, load_bank
+from dealcoach.coach.coverage import coverage, coverage_line
 from dealcoach.coach.machine import named_people
 from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
 from dealcoach.coach.planner import Action, person_short_name, personal_questions
+from dealcoach.coach.plans import PlanStatus, progress_line
 from dealcoach.errors import ContentError
 
 NEXT_ACTIONS = 3
@@ -132,6 +134,13 @@ class AdviceModel(BaseModel):
     next_actions: list[str] = Field(default_factory=list)  # texts of `actions` (older readers)
     more_steps: list[str] = Field(default_factory=list)  # texts of `later`
     changes: Changes | None = None
+    # The buying committee in one line ("3 of 5 agendas confirmed · no economic buyer named ·
+    # 1 against (Gerard)"), plain text: the templates escape it like every value. None in
+    # advice stored before issue 15, and when nobody is named.
+    coverage_line: str | None = None
+    # The deal's close plan when the review was completed ("2 of 5 steps done, 1 overdue");
+    # None without a plan (or in advice stored before issue 15).
+    plan_progress: str | None = None
 
 
 class RenderedSection(BaseModel):
@@ -299,11 +308,15 @@ def build_advice(
     answers: Mapping[str, object],
     assessment: Assessment,
     previous: PreviousReview | None = None,
+    *,
+    plan_status: PlanStatus | None = None,
 ) -> AdviceModel:
-    """Everything the advice says, as data (validated answers, their assessment)."""
+    """Everything the advice says, as data (validated answers, their assessment).
+    `plan_status`: the deal's close plan (the progress line is shown when it has steps)."""
     labels = bank.labels
     value = answers.get("deal.value")
     people = _people(bank, answers)
+    committee = coverage(answers, bank)
     return AdviceModel(
         locale=bank.locale,
         content_version=bank.content_version,
@@ -355,6 +368,10 @@ def build_advice(
         if assessment.actions
         else assessment.next_steps[NEXT_ACTIONS:],
         changes=_changes(bank, answers, assessment, previous) if previous else None,
+        coverage_line=coverage_line(committee, bank.locale, "text") if committee.named else None,
+        plan_progress=progress_line(plan_status, bank.locale)
+        if plan_status is not None and plan_status.has_plan
+        else None,
     )
 
 

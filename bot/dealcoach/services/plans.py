@@ -421,7 +421,12 @@ def owner_options(uow: UnitOfWork, deal_id: int) -> tuple[str, ...]:
     last = uow.reviews.deal_history(deal_id, limit=1)
     if not last:
         return ()
-    answers = uow.reviews.answers(last[0].id)
+    return names_in(uow.reviews.answers(last[0].id))
+
+
+def names_in(answers: Mapping[str, object]) -> tuple[str, ...]:
+    """The short names of the decision-makers named in a review's answers, in order, each
+    once: who can own a customer step."""
     names: list[str] = []
     for n in named_people(answers, MAX_PEOPLE):
         who = answers.get(f"agenda.{n}.who")

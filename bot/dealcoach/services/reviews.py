@@ -30,6 +30,8 @@ from dealcoach.coach.machine import (
     revisit_step,
     step_for_round,
 )
+from dealcoach.coach.plan_text import text as plan_text
+from dealcoach.coach.plans import PlanStatus
 from dealcoach.errors import (
     AlreadyShared,
     Conflict,
@@ -40,6 +42,7 @@ from dealcoach.errors import (
     NotFound,
 )
 from dealcoach.services.actors import Actor
+from dealcoach.services.insights import record_outcome_reason
 from dealcoach.services.people import (
     actor_locale,
     find_person,
@@ -47,13 +50,34 @@ from dealcoach.services.people import (
     locale_for,
     resolve_person,
 )
-from dealcoach.store.models import OUTCOMES, Person, Review
+from dealcoach.services.plans import (
+    PlanInvalid,
+    clean_text,
+    local_today,
+    names_in,
+    plan_status,
+)
+from dealcoach.store import plans as plan_rows
+from dealcoach.store.models import OUTCOME_REASONS, OUTCOMES, Person, Review
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 from dealcoach.ui_text import translate
 
 # Open drafts a person may have at once. Starting one more expires the least recently touched
 # (deleted with its answers): 200 clicks on "Start new" must not leave 200 drafts and deals.
 MAX_OPEN_DRAFTS = 5
+
+# Why a deal was lost or walked away from (*Record outcome* asks), in the order to offer them;
+# their words are `reason.<id>` in `prompts/<locale>/plan.yaml` (`loss_reason_label`).
+LOSS_REASONS: tuple[str, ...] = OUTCOME_REASONS
+# The outcomes that take a loss reason.
+LOST_OUTCOMES: tuple[str, ...] = ("lost", "walked_away")
+
+
+def loss_reason_label(locale: str | None, reason: str) -> str:
+    """A loss reason in the reader's words (`Price` / `Prijs`; not escaped: template text)."""
+    if reason not in LOSS_REASONS:
+        raise PlanInvalid("reason", f"reason must be one of {', '.join(LOSS_REASONS)}")
+    return plan_text(locale, f"reason.{reason}")
 
 
 @dataclass(frozen=True)
@@ -121,7 +145,26 @@ class Opened:
 
 
 @dataclass(frozen=True)
+class PlanCandidate:
+    """A move of the advice that *Add to plan* can put in the deal's close plan.
+
+    `index` is what `services.plans.add_from_action(actor, review_id, index)` takes (0-based
+    over the advice's `actions`, then its `later`); `in_plan`: the deal's plan already has an
+    open or done step with this text (from this review or an earlier one)."""
+
+    index: int
+    text: str
+    rule: str
+    later: bool = False  # one of the "Later" moves
+    in_plan: bool = False
+
+
+@dataclass(frozen=True)
 class CompletedReview:
+    """A completed review's advice, and what its *Add to plan* buttons need:
+    `plan_candidates` (one per move, `index` for `add_from_action`), `owner_options` (the
+    named decision-makers' short names, who can own a customer step) and `deal_id`."""
+
     review_id: int
     assessment: Assessment
     advice: AdviceModel
@@ -129,6 +172,9 @@ class CompletedReview:
     created: bool  # False: it was completed before (a retry, a double click)
     deal_name: str | None = None
     locale: str = "en"
+    deal_id: int | None = None
+    plan_candidates: tuple[PlanCandidate, ...] = ()
+    owner_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,6 +223,7 @@ class ReviewSummary:
     updated_at: datetime
     completed_at: datetime | None
     locale: str = "en"  # the review's language
+    outcome_reason: str | None = None  # why it was lost (LOSS_REASONS), when recorded here
 
 
 # --- helpers (inside a unit of work) --------------------------------------------------------
@@ -280,6 +327,7 @@ def _summary(review: Review) -> ReviewSummary:
         updated_at=review.updated_at,
         completed_at=review.completed_at,
         locale=review.locale,
+        outcome_reason=review.outcome_reason,
     )
 
 
@@ -317,19 +365,76 @@ def _previous(uow: UnitOfWork, review: Review) -> PreviousReview | None:
     return None
 
 
+def _plan_candidates(
+    uow: UnitOfWork, review: Review, assessment: Assessment
+) -> tuple[PlanCandidate, ...]:
+    """The advice's moves as *Add to plan* candidates (see `PlanCandidate`)."""
+    if review.deal_id is None:
+        return ()
+    added = {row.text for row in plan_rows.steps_of_deal(uow.session, review.deal_id)}
+    moves = [(a, False) for a in assessment.actions] + [(a, True) for a in assessment.later]
+    return tuple(
+        PlanCandidate(
+            index=i,
+            text=action.text,
+            rule=action.rule,
+            later=later,
+            in_plan=_clipped(action.text) in added,
+        )
+        for i, (action, later) in enumerate(moves)
+    )
+
+
+def _clipped(text: str) -> str:
+    """An action's text as `add_from_action` stores it (clipped to a step's length)."""
+    try:
+        return clean_text(text, clip=True)
+    except InputError:  # pragma: no cover - the coach writes no empty actions
+        return text
+
+
+def _completed(
+    uow: UnitOfWork,
+    review: Review,
+    *,
+    assessment: Assessment,
+    advice: AdviceModel,
+    advice_text: str,
+    created: bool,
+    answers: Answers | None = None,
+) -> CompletedReview:
+    answered = answers if answers is not None else uow.reviews.answers(review.id)
+    return CompletedReview(
+        review_id=review.id,
+        assessment=assessment,
+        advice=advice,
+        advice_text=advice_text,
+        created=created,
+        deal_name=review.deal.name if review.deal is not None else None,
+        locale=review.locale,
+        deal_id=review.deal_id,
+        plan_candidates=_plan_candidates(uow, review, assessment),
+        owner_options=names_in(answered),
+    )
+
+
 def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> CompletedReview:
     stored = uow.reviews.assessment(review.id)
     if stored is None or stored.advice is None:  # pragma: no cover - written together
         raise Conflict(f"review {review.id} is completed but its assessment is missing")
-    return CompletedReview(
-        review_id=review.id,
+    return _completed(
+        uow,
+        review,
         assessment=Assessment.model_validate(stored.data),
         advice=AdviceModel.model_validate(stored.advice),
         advice_text=stored.advice_text or "",
         created=created,
-        deal_name=review.deal.name if review.deal is not None else None,
-        locale=review.locale,
     )
+
+
+def _plan_of(uow: UnitOfWork, review: Review) -> PlanStatus:
+    """The close plan of the review's deal today (the rep's date), for the assessment."""
+    return plan_status(uow, review.deal_id, local_today(review.person))
 
 
 # --- use cases: fn(uow, …) ------------------------------------------------------------------
@@ -439,8 +544,11 @@ def _complete(
     bank = _bank(review)
     stored = answered if answered is not None else uow.reviews.answers(review.id)
     answers = validate_answers(bank, stored, require_complete=True)
-    assessment = assess(answers, bank.locale, bank=bank)
-    advice = build_advice(bank, answers, assessment, previous=_previous(uow, review))
+    plan = _plan_of(uow, review)
+    assessment = assess(answers, bank.locale, bank=bank, plan_status=plan)
+    advice = build_advice(
+        bank, answers, assessment, previous=_previous(uow, review), plan_status=plan
+    )
     text = render_text(advice, bank=bank)
 
     # Completed only if still a draft and no other review has the key (checked in the
@@ -461,14 +569,14 @@ def _complete(
         if fresh.status == "draft":  # still a draft: the key is another review's
             raise Conflict("this completion key was already used for another review")
         return _completed_result(uow, fresh, created=False)
-    return CompletedReview(
-        review_id=review.id,
+    return _completed(
+        uow,
+        review,
         assessment=assessment,
         advice=advice,
         advice_text=text,
         created=True,
-        deal_name=review.deal.name if review.deal is not None else None,
-        locale=review.locale,
+        answers=answers,
     )
 
 
@@ -623,7 +731,7 @@ def open_or_start(
 
 
 def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:
-    """"Update review": a new draft prefilled with a completed review's answers. Asking
+    """ "Update review": a new draft prefilled with a completed review's answers. Asking
     twice returns the same draft."""
     review = _owned(uow, actor, review_id, lock=True)
     if review.status == "draft":
@@ -665,9 +773,27 @@ def review_history(
     return [_summary(r) for r in uow.reviews.for_person(person.id, status=status, limit=limit)]
 
 
-def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
+def record_outcome(
+    uow: UnitOfWork,
+    actor: Actor,
+    review_id: int,
+    outcome: str,
+    reason: str | None = None,
+    reason_text: str | None = None,
+) -> ReviewSummary:
+    """The deal's outcome; for `lost` / `walked_away` also why (`reason`, one of
+    `LOSS_REASONS`, and an optional `reason_text`), stored in the same transaction on the
+    deal's last completed review (`services.insights.record_outcome_reason`). A reason for
+    another outcome, or one not in `LOSS_REASONS`, is refused (`PlanInvalid`, an
+    `InputError`: `invalid.not_lost` / `invalid.reason` in plan.yaml) and nothing is stored."""
     if outcome not in OUTCOMES:
         raise InputError(f"unknown outcome {outcome!r} (allowed: {', '.join(OUTCOMES)})")
+    if reason is not None and reason not in LOSS_REASONS:
+        raise PlanInvalid("reason", f"reason must be one of {', '.join(LOSS_REASONS)}")
+    if (reason is not None or reason_text) and outcome not in LOST_OUTCOMES:
+        raise PlanInvalid("not_lost", "a reason is recorded only for a lost deal")
+    if reason is None and reason_text:
+        raise PlanInvalid("reason", f"pick a reason ({', '.join(LOSS_REASONS)}) for the text")
     review = _owned(uow, actor, review_id)
     if review.status != "completed":
         # An outcome belongs to a deal's assessed review; a draft holds no assessment yet
@@ -679,7 +805,10 @@ def record_outcome(uow: UnitOfWork, actor: Actor, review_id: int, outcome: str) 
         raise Conflict("this review has no deal yet; answer deal.name first")
     uow.deals.set_outcome(review.deal, outcome)
     uow.flush()
-    return _summary(review)
+    if reason is None:
+        return _summary(review)
+    record_outcome_reason(uow, actor, review.id, reason, reason_text)
+    return replace(_summary(review), outcome_reason=reason)
 
 
 def _already_shared(actor: Actor, review: Review) -> AlreadyShared:
@@ -806,8 +935,15 @@ class ReviewService:
     ) -> list[ReviewSummary]:
         return self.store.run(review_history, actor, limit, status)
 
-    def record_outcome(self, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
-        return self.store.run(record_outcome, actor, review_id, outcome)
+    def record_outcome(
+        self,
+        actor: Actor,
+        review_id: int,
+        outcome: str,
+        reason: str | None = None,
+        reason_text: str | None = None,
+    ) -> ReviewSummary:
+        return self.store.run(record_outcome, actor, review_id, outcome, reason, reason_text)
 
     def set_locale(self, actor: Actor, locale: str) -> str:
         return self.store.run(set_locale, actor, locale)
@@ -878,8 +1014,15 @@ class AsyncReviewService:
     ) -> list[ReviewSummary]:
         return await self.store.run(review_history, actor, limit, status)
 
-    async def record_outcome(self, actor: Actor, review_id: int, outcome: str) -> ReviewSummary:
-        return await self.store.run(record_outcome, actor, review_id, outcome)
+    async def record_outcome(
+        self,
+        actor: Actor,
+        review_id: int,
+        outcome: str,
+        reason: str | None = None,
+        reason_text: str | None = None,
+    ) -> ReviewSummary:
+        return await self.store.run(record_outcome, actor, review_id, outcome, reason, reason_text)
 
     async def set_locale(self, actor: Actor, locale: str) -> str:
         return await self.store.run(set_locale, actor, locale)
