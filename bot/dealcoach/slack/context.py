@@ -23,7 +23,6 @@ from dealcoach.config import Settings
 from dealcoach.errors import InputError
 
 if TYPE_CHECKING:  # types only: the container is built by bootstrap, not imported here
-    from dealcoach.observability import Metrics
     from dealcoach.services.actors import Actor
     from dealcoach.services.container import Services
     from dealcoach.services.reviews import AsyncReviewService, SharedReview
@@ -63,7 +62,7 @@ class Profile:
 class SlackDeps:
     settings: Settings
     services: Services
-    metrics: Metrics | None = None  # when the web app installed them
+    metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
     _home_opened: dict[tuple[str, str], float] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
