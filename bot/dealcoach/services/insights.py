@@ -12,6 +12,9 @@
   `InsightsReport.table()` is the `dealcoach insights` output; `lines(flavor)` the digest's.
 - `team_insights(uow, managers, since)`: the same for many managers in two statements (the
   monthly digest section), keyed by manager id.
+- `cli_insights(uow, workspace, manager, since, locale)`: `dealcoach insights [--team
+  MANAGER]`, the manager named the way `dealcoach team` / `prep` name people (`UMIA`,
+  `slack:UMIA`, `slack:T1:UMIA`; `--workspace` for a bare id when several are known).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from dealcoach.coach.markup import Flavor
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.plans import PlanInvalid, PlanRefused, pt
+from dealcoach.services.reporting import find_workspace, resolver
 from dealcoach.store import insights as q
 from dealcoach.store.digests import team_scope
 from dealcoach.store.models import OUTCOME_REASONS
@@ -94,7 +98,8 @@ class InsightsReport:
         return "\n".join(out)
 
     def table(self) -> str:
-        """`dealcoach insights`: a plain-text table (feature | with | without)."""
+        """`dealcoach insights`: a plain-text table, a row per feature shown: its label, then
+        won/deals, rate and 90 % interval with it and (after the without label) without it."""
         loc = self.locale
         head = pt(loc, "insights.title") + " — " + self.scope_label
         if self.since is not None:
@@ -113,7 +118,7 @@ class InsightsReport:
                 (
                     with_label,
                     _cell(item.with_feature, loc),
-                    f"{_cell(item.without, loc)} ({without_label})",
+                    f"{without_label}: {_cell(item.without, loc)}",
                 )
             )
         if len(rows) == 1:
@@ -237,6 +242,26 @@ def team_insights(
             [r for r in reasons if r.owner_id == manager_id],
         )
     return out
+
+
+def cli_insights(
+    uow: UnitOfWork,
+    workspace: str | None,
+    manager: str | None,
+    since: date | datetime | None = None,
+    locale: str = "en",
+) -> InsightsReport:
+    """`dealcoach insights [--team MANAGER] [--since DATE]`: everyone, or one manager's team
+    (an unknown person, or someone who manages nobody, is `NotFound`)."""
+    if manager is None or not manager.strip():
+        return insights(uow, None, since, locale)
+    workspace_of, user_id = resolver(uow, lambda: find_workspace(uow, workspace))(manager)
+    person = uow.people.find(workspace_of.id, user_id)
+    if person is None:
+        raise NotFound(f"no user {manager.strip()!r} is known in {workspace_of.external_id}")
+    if not uow.reporting.member_ids(person.id):
+        raise NotFound(f"{manager.strip()} manages nobody (dealcoach team add --manager …)")
+    return insights(uow, person.id, since, locale)
 
 
 def clean_reason_text(raw: object) -> str | None:
