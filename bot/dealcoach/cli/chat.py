@@ -4,6 +4,11 @@ The prompting is `dealcoach.terminal`, the saving `dealcoach.terminal_review`, t
 and *Save to CRM* `dealcoach.crm_terminal`; this module puts them on the command line: it
 reads an answers file (`--answers`), opens the review on services of its own (`ChatReview`)
 and prints the advice (or `--json`).
+
+After the advice (issue 15), an interactive run offers *Add to plan*: the advice's moves
+numbered, the rep picks some and gives each an owner and a date (`terminal_review.offer_plan`).
+`--add-to-plan 1,2` does the same without prompts (owner us, due a week from now), for
+`--answers` runs and scripts; with `--json` its lines go to stderr.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ from typing import Self
 import click
 from pydantic import ValidationError
 
-from dealcoach.cli.services import command_services, open_services
+from dealcoach.cli.services import open_services
 from dealcoach.cli.settings import load_settings
 from dealcoach.coach import Answers, load_bank, validate_answers
 from dealcoach.config import Settings, get_settings
 from dealcoach.crm_terminal import chat_offer_save, chat_pick
 from dealcoach.errors import InputError, InvalidAnswer, InvalidAnswers
 from dealcoach.terminal import ConsoleIO, ReviewInterrupted, message, read_answers_file, run_review
-from dealcoach.terminal_review import TerminalReview
+from dealcoach.terminal_review import TerminalReview, add_moves, offer_plan, parse_numbers
 
 # An answers file's problems name at most this many keys (the rest are counted).
 _SHOWN_ANSWER_ERRORS = 3
@@ -76,15 +81,24 @@ class ChatReview(TerminalReview):
 @click.option(
     "--resume", is_flag=True, help="Continue your latest unfinished review (saved at every step)."
 )
+@click.option(
+    "--add-to-plan",
+    "plan_moves",
+    metavar="NUMBERS",
+    help="Add these moves of the advice (e.g. 1,2; numbered as the advice lists them, "
+    "then its later ones) to the deal's close plan, without asking.",
+)
 def chat_command(
     answers_file: Path | None,
     as_json: bool,
     lang: str | None,
     user_id: str | None,
     resume: bool,
+    plan_moves: str | None,
 ) -> None:
     """Hold a deal review in the terminal and print the coaching advice."""
     locale = lang or _chat_default_lang()
+    moves = None if plan_moves is None else _plan_numbers(plan_moves, locale)
     answers = None if answers_file is None else _read_answers(answers_file, locale)
     # The review log: a draft saved at every answer, completed at the end.
     review = ChatReview.open(
@@ -114,17 +128,29 @@ def chat_command(
                 click.echo(message(review.locale, "paused"), err=True)
                 sys.exit(130)
         done = review.complete()
+        assessment, advice = done.assessment, done.advice_text
+        if as_json:
+            payload = {"assessment": assessment.model_dump(mode="json"), "advice": advice}
+            click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        else:
+            click.echo("\n" + advice, nl=False)
+        if moves is not None:  # --add-to-plan: no questions asked
+            for line in add_moves(review.services, review.actor, done, moves):
+                click.echo(line, err=as_json)
+        elif answers is None and not as_json:
+            # Interactive: Save to CRM? (a review picked from the CRM only), Add to plan?
+            chat_offer_save(review.services, user_id, done.review_id, review.locale)
+            offer_plan(review.services, review.actor, done, ConsoleIO())
     finally:
         review.close()
-    assessment, advice = done.assessment, done.advice_text
-    if as_json:
-        payload = {"assessment": assessment.model_dump(mode="json"), "advice": advice}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
-    else:
-        click.echo("\n" + advice, nl=False)
-        if answers is None:  # interactive: Save to CRM? (a review picked from the CRM only)
-            with command_services() as services:
-                chat_offer_save(services, user_id, done.review_id, review.locale)
+
+
+def _plan_numbers(raw: str, locale: str) -> list[int]:
+    """`--add-to-plan 1,2`: the numbers (checked against the advice once it is there)."""
+    numbers = parse_numbers(raw, 10**6)
+    if numbers is None:
+        raise InputError(message(locale, "offer_plan_bad_numbers"))
+    return numbers
 
 
 def _read_answers(path: Path, locale: str) -> Answers:
