@@ -4,9 +4,11 @@ Slack adapter turns into blocks: verdict, the rounds, next steps, and the same t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dealcoach.coach.advice import RenderedAdvice
 from dealcoach.teams import cards
-from dealcoach.teams.cards import Card
+from dealcoach.teams.cards import Card, Element
 from dealcoach.teams.crm_cards import save_actions
 
 # Container styles of the verdict by recommendation (Adaptive Cards 1.2+ container styles).
@@ -27,7 +29,11 @@ def advice_card(
     recommendation: str | None = None,
     with_actions: bool = True,
     header_md: str | None = None,
+    plan_action: Element | None = None,
+    outcome_inputs: Sequence[Element] = (),
 ) -> Card:
+    """`plan_action`: *Add to plan* (first of the buttons); `outcome_inputs`: the loss
+    reason under *Record outcome* (both issue 15, see `plan_cards`)."""
     sections: list[tuple[str | None, str]] = []
     if header_md:
         sections.append((None, header_md))
@@ -45,7 +51,11 @@ def advice_card(
         title_md=rendered.title,
         subtitle_md=rendered.verdict,
         # The same buttons as Slack, and *Save to CRM* with a CRM (issue 17).
-        actions=[*cards.advice_actions(review_id, locale), *save_actions(review_id, locale)]
+        actions=[
+            *([plan_action] if plan_action is not None else []),
+            *cards.advice_actions(review_id, locale, outcome_inputs=outcome_inputs),
+            *save_actions(review_id, locale),
+        ]
         if with_actions else None,
         fallback=rendered.fallback,
         emphasis=_STYLE.get(recommendation or ""),

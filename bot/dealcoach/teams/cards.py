@@ -254,8 +254,12 @@ def step_card(
 
 
 def advice_actions(review_id: str, locale: str, *, nonce: str = "",
-                   outcome: str | None = None) -> list[Element]:
-    """The same three buttons as Slack: update, record outcome, share with manager."""
+                   outcome: str | None = None,
+                   outcome_inputs: Sequence[Element] = ()) -> list[Element]:
+    """The same three buttons as Slack: update, record outcome, share with manager.
+
+    `outcome_inputs` go under the outcome's choice (the loss reason, issue 15), so one
+    *Save outcome* carries both."""
     data = {"review_id": review_id, "nonce": nonce}
     outcome_card = card(
         [
@@ -268,7 +272,8 @@ def advice_actions(review_id: str, locale: str, *, nonce: str = "",
                 "errorMessage": t(locale, "advice.outcome_pick"),
                 "choices": [{"title": t(locale, f"outcome.{o}"), "value": o} for o in OUTCOMES],
                 **({"value": outcome} if outcome else {}),
-            }
+            },
+            *outcome_inputs,
         ],
         [execute(t(locale, "advice.outcome_save"), VERB_OUTCOME, data, style="positive")],
     )

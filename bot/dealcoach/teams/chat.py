@@ -1,7 +1,7 @@
 """What a message typed in the personal chat does: `dealcoach` / `review <deal>`, `help`,
-`history`, `lang`, the manager commands (`digest`, `pause`/`resume`, `team …`), `prep @rep`,
-`crm …`, a greeting. The words are parsed by `commands`; each command calls one service
-through its own module and answers with a card or one line.
+`history`, `plan [deal]`, `lang`, the manager commands (`digest`, `pause`/`resume`,
+`team …`), `prep @rep`, `crm …`, a greeting. The words are parsed by `commands`; each
+command calls one service through its own module and answers with a card or one line.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from microsoft_agents.hosting.core import TurnContext
 
 from dealcoach.services.actors import Actor
-from dealcoach.teams import cards, coaching, commands, crm, manager
+from dealcoach.teams import cards, coaching, commands, crm, manager, plans
 from dealcoach.teams.activities import card_activity
 from dealcoach.teams.cards import Card
 from dealcoach.teams.context import TeamsDeps
@@ -40,6 +40,8 @@ async def run(deps: TeamsDeps, context: TurnContext, actor: Actor, locale: str,
         await context.send_activity(card_activity(card))
     elif command.name == "history":
         await context.send_activity(card_activity(await history_card(deps, actor, locale)))
+    elif command.name == "plan":  # a deal's close plan, or the rep's plans (issue 15)
+        await _send(context, await plans.command(deps, actor, locale, command.arg))
     elif command.name == "lang":
         if command.arg not in LOCALES:
             await context.send_activity(t(locale, "lang.usage"))

@@ -18,7 +18,7 @@ from dealcoach import commands
 @dataclass(frozen=True)
 class Command:
     name: str  # review | help | history | digest | pause | resume | lang | team | prep | greet
-    #          | crm | unknown
+    #          | crm | plan | unknown
     arg: str = ""  # team: its action word as written (add, toevoegen, …), lower case
     args: tuple[str, ...] = field(default_factory=tuple)  # team: the people
 

@@ -7,6 +7,8 @@ and shared reviews can reach the person later, and returns the language to answe
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from microsoft_agents.activity import Activity, ConversationReference
 from microsoft_agents.hosting.core import TurnContext
 
@@ -36,9 +38,30 @@ def actor_of(activity: Activity, settings: Settings) -> Actor:
         user_id=str(user_id),
         display_name=user.name,
         locale=locale if locale in LOCALES else None,
+        timezone=timezone_of(activity),
         is_admin=str(user_id) in settings.dealcoach_admins
         or str(user.id) in settings.dealcoach_admins,
     )
+
+
+def timezone_of(activity: Activity) -> str | None:
+    """The sender's IANA time zone as Teams reports it (`localTimezone`, else the
+    `clientInfo` entity's `timezone`); None when absent or not a zone this server knows.
+    Close-plan dates and overdue reminders are in the rep's own zone (issue 15)."""
+    candidates: list[object] = [activity.local_timezone]
+    for entity in activity.entities or []:
+        data = entity.model_dump(by_alias=True) if hasattr(entity, "model_dump") else entity
+        if isinstance(data, dict) and data.get("type") == "clientInfo":
+            candidates.append(data.get("timezone"))
+    for name in candidates:
+        if not isinstance(name, str) or not name.strip() or len(name) > 64:
+            continue
+        try:
+            ZoneInfo(name.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name.strip()
+    return None
 
 
 def personal_reference(activity: Activity) -> ConversationRef | None:

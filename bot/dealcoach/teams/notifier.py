@@ -1,7 +1,9 @@
-"""Proactive delivery to Teams users (manager digests, review reminders, shared reviews).
+"""Proactive delivery to Teams users (manager digests, review reminders, overdue close-plan
+steps, shared reviews).
 
 `TeamsNotifier` is the Teams side of the digest's notifier interface (`digest.notifier`:
-`Notifier.send_digest`, `NudgeNotifier.send_nudge`): given a recipient's stored conversation
+`Notifier.send_digest`, `NudgeNotifier.send_nudge`, `PlanReminderNotifier
+.send_plan_reminder`): given a recipient's stored conversation
 reference it continues that personal chat (`continue_conversation`); for someone who never
 wrote to the bot it opens a 1:1 chat (`create_conversation`, with the tenant's service URL
 taken from anyone else's stored reference in that tenant) and stores the new reference so
@@ -15,7 +17,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dealcoach.errors import DeliveryError
 from dealcoach.teams import cards
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
     from dealcoach.digest.nudges import NudgeModel, RenderedNudge
     from dealcoach.digest.render import RenderedDigest
     from dealcoach.services.people import AsyncContacts
+    from dealcoach.services.plans import PlanReminder, RenderedReminder
     from dealcoach.teams.runtime import TeamsRuntime
 
 log = logging.getLogger("dealcoach.teams")
@@ -33,6 +38,19 @@ log = logging.getLogger("dealcoach.teams")
 POST_INTERVAL = 0.25
 ATTEMPTS = 2
 BACKOFF = 1.0
+
+
+class Addressee(Protocol):
+    """Whom a card goes to (a digest's `PersonRef`, a reminder's `Recipient`)."""
+
+    @property
+    def person_id(self) -> int: ...
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
 
 
 class TeamsNotifier:
@@ -79,7 +97,30 @@ class TeamsNotifier:
 
         await self.deliver(person, nudge_card(nudge, rendered))
 
-    async def deliver(self, person: PersonRef, card: dict[str, Any]) -> None:
+    # --- services.plans.PlanReminderNotifier -------------------------------------------
+
+    async def send_plan_reminder(
+        self, reminder: PlanReminder, rendered: Mapping[str, RenderedReminder]
+    ) -> None:
+        """One overdue step to its rep's personal chat, with *Done*, *Move date* and *Drop*
+        (`teams.plans` answers them). Raises `DeliveryError`: the claim is released and a
+        later run tries again."""
+        from dealcoach.teams.plan_cards import local_today, reminder_card
+
+        words = rendered["teams"]
+        recipient = reminder.recipient
+        card = reminder_card(
+            title_md=words.title,
+            text_md=words.text,
+            step_id=reminder.step_id,
+            deal_id=reminder.deal_id,
+            locale=recipient.locale,
+            today=local_today(recipient.timezone, datetime.now(UTC)),
+            fallback=rendered["text"].title if "text" in rendered else words.title,
+        )
+        await self.deliver(recipient, card)
+
+    async def deliver(self, person: Addressee, card: dict[str, Any]) -> None:
         """One card to one person: their stored chat, else a new 1:1 chat (then stored)."""
         if person.platform != "teams":
             raise DeliveryError(f"{person.user_id} is not a Teams user ({person.platform})")

@@ -19,7 +19,7 @@ CardData = Mapping[str, object]
 RawAnswer = str | list[str] | None
 
 _QID = re.compile(r"^[a-z_]+(\.[0-9a-z_]+){1,3}$")
-MAX_QIDS = 60  # more questions than any one step of the bank shows
+MAX_QIDS = 120  # more questions than any one step of the bank shows (6 people × 12 + …)
 
 
 class BadCard(InputError):

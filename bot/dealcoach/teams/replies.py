@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dealcoach.coach.markup import escape_teams
+from dealcoach.coach.plan_text import text as plan_text
 from dealcoach.errors import DealcoachError, Forbidden
+from dealcoach.services.plans import PlanInvalid, PlanRefused
 from dealcoach.teams import cards
 from dealcoach.teams.cards import Card, Element
 from dealcoach.teams.payload import BadCard
@@ -19,6 +21,7 @@ from dealcoach.teams.strings import t
 
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 ERROR_TYPE = "application/vnd.microsoft.error"
+MAX_PLAN_TEXT = 300  # {max} in plan.yaml's invalid.too_long / invalid.reason_text
 
 @dataclass
 class Reply:
@@ -52,6 +55,12 @@ def apology_body(locale: str) -> Element:
 
 def user_message(err: DealcoachError, locale: str) -> str:
     """A refusal in one line of the user's language (never a stack trace)."""
+    if isinstance(err, PlanRefused | PlanInvalid):  # close plans, loss reasons (issue 15)
+        kind = "refused" if isinstance(err, PlanRefused) else "invalid"
+        try:
+            return plan_text(locale, f"{kind}.{err.key}", max=MAX_PLAN_TEXT)
+        except KeyError:  # a key the wording does not have (yet): the service's own words
+            return escape_teams(str(err))
     if isinstance(err, Forbidden):
         return t(locale, "error.not_yours")
     if isinstance(err, BadCard):

@@ -18,6 +18,7 @@ from dealcoach.teams import cards
 from dealcoach.teams.advice import advice_card
 from dealcoach.teams.cards import Card
 from dealcoach.teams.crm_cards import decorate_step
+from dealcoach.teams.plan_cards import add_to_plan_action, reason_inputs
 
 
 def step_card(view: ReviewView, show: StepToShow, *, notice_md: str | None = None,
@@ -53,8 +54,18 @@ def step_card(view: ReviewView, show: StepToShow, *, notice_md: str | None = Non
                          first_step=show.is_first)
 
 
-def advice_of(done: CompletedReview) -> Card:
-    """The advice card of a completed review, with its buttons."""
+def advice_of(done: CompletedReview, *, notice_md: str | None = None,
+              notice_color: str = "Good") -> Card:
+    """The advice card of a completed review, with its buttons: *Add to plan* (the moves
+    not in the deal's plan yet), *Update review*, *Record outcome* (with the loss reason),
+    *Share with my manager*. `notice_md`: one line under the advice (what a button did)."""
     rendered = render_advice(done.advice, "teams")
-    return advice_card(rendered, review_id=str(done.review_id), locale=done.locale,
-                       recommendation=done.assessment.recommendation)
+    plan_action = add_to_plan_action(review_id=done.review_id, deal_id=done.deal_id,
+                                     candidates=done.plan_candidates,
+                                     owner_options=done.owner_options, locale=done.locale)
+    card = advice_card(rendered, review_id=str(done.review_id), locale=done.locale,
+                       recommendation=done.assessment.recommendation,
+                       plan_action=plan_action, outcome_inputs=reason_inputs(done.locale))
+    if notice_md:
+        card["body"].append(cards.text(notice_md, color=notice_color))
+    return card

@@ -1,5 +1,5 @@
 """The review card flow: start or resume, a step submitted, *Add a decision-maker*,
-*Update review*, *Record outcome*, *Share with my manager*.
+*Update review*, *Record outcome* (with the loss reason), *Share with my manager*.
 
 Each card action is one call to the review service, which decides what to show next
 (`ReviewView.show`) and completes the review when nothing is left (`save_step`); this module
@@ -15,8 +15,15 @@ from dealcoach.coach.bank import load_bank
 from dealcoach.coach.markup import escape_teams
 from dealcoach.errors import Conflict, DeliveryError
 from dealcoach.services.actors import Actor
-from dealcoach.services.reviews import CompletedReview, InvalidStep, ReviewView
-from dealcoach.teams import cards, coaching
+from dealcoach.services.plans import PlanInvalid
+from dealcoach.services.reviews import (
+    LOST_OUTCOMES,
+    CompletedReview,
+    InvalidStep,
+    ReviewView,
+    loss_reason_label,
+)
+from dealcoach.teams import cards, coaching, plan_cards
 from dealcoach.teams.advice import advice_card
 from dealcoach.teams.cards import Card
 from dealcoach.teams.context import TeamsDeps
@@ -29,7 +36,7 @@ from dealcoach.teams.payload import (
     raw_value,
     review_id,
 )
-from dealcoach.teams.replies import Reply
+from dealcoach.teams.replies import Reply, user_message
 from dealcoach.teams.review_cards import advice_of, step_card
 from dealcoach.teams.strings import t
 
@@ -138,11 +145,25 @@ async def update_review(deps: TeamsDeps, actor: Actor, locale: str, reviewed: in
 
 async def record_outcome(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
                          data: CardData) -> Reply:
+    """*Save outcome*: won as is; lost or walked away with the reason (and the rep's own
+    words) from the same submit — when the reason is missing, a card asks for it first and
+    nothing is recorded until it is given (issue 15)."""
     outcome = str(data.get(cards.OUTCOME_INPUT) or "")
     if outcome not in cards.OUTCOMES:
         raise BadCard(f"unknown outcome {outcome!r}")
+    reason: str | None = None
+    reason_text: str | None = None
+    if outcome in LOST_OUTCOMES:
+        reason = str(data.get(plan_cards.REASON_INPUT) or "").strip() or None
+        reason_text = str(data.get(plan_cards.REASON_TEXT_INPUT) or "").strip() or None
+        if reason is None:
+            return await _ask_reason(deps, actor, locale, reviewed, outcome, reason_text)
     try:
-        await deps.reviews.record_outcome(actor, reviewed, outcome)
+        await deps.reviews.record_outcome(actor, reviewed, outcome, reason=reason,
+                                          reason_text=reason_text)
+    except PlanInvalid as err:  # a reason not on the list, words too long: ask again
+        return await _ask_reason(deps, actor, locale, reviewed, outcome, reason_text,
+                                 reason=reason, error=user_message(err, locale))
     except Conflict:
         # Only a completed review has an outcome; a draft stays a draft (completing it here
         # would assess answers never given).
@@ -151,11 +172,24 @@ async def record_outcome(deps: TeamsDeps, actor: Actor, locale: str, reviewed: i
             return Reply(message=t(locale, "outcome.not_completed"))
         raise
     done = await deps.reviews.complete(actor, reviewed, None)  # completed: its advice
-    card = advice_of(done)
-    card["body"].append(cards.text(
-        t(locale, "outcome.recorded", review=reviewed, outcome=t(locale, f"outcome.{outcome}")),
-        color="Good"))
-    return Reply(card=card)
+    said = t(locale, f"outcome.{outcome}")
+    if reason is not None:
+        said = t(locale, "outcome.with_reason", outcome=said,
+                 reason=loss_reason_label(locale, reason))
+    return Reply(card=advice_of(done, notice_md=t(locale, "outcome.recorded",
+                                                   review=reviewed, outcome=said)))
+
+
+async def _ask_reason(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                      outcome: str, reason_text: str | None, *, reason: str | None = None,
+                      error: str | None = None) -> Reply:
+    view = await deps.reviews.get(actor, reviewed)  # the rep's own review, or refused
+    if view.status != "completed":
+        return Reply(message=t(locale, "outcome.not_completed"))
+    deal = escape_teams(view.deal_name) if view.deal_name else t(locale, "resume.unnamed")
+    return Reply(card=plan_cards.reason_card(
+        review_id=reviewed, outcome=outcome, outcome_label=t(locale, f"outcome.{outcome}"),
+        deal_md=f"**{deal}**", locale=locale, reason=reason, text=reason_text, error=error))
 
 
 async def share(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int) -> str:

@@ -3,7 +3,7 @@
 - a `message` with text: a chat command (`chat`); without text but with a `value`: a card
   submitted by an older client (`Action.Submit`), handled like an invoke;
 - an `adaptiveCard/action` invoke (`Action.Execute`): a card action, by verb — the review's
-  buttons (`review_flow`), coaching (`coaching`), the CRM (`crm`);
+  buttons (`review_flow`), coaching (`coaching`), the CRM (`crm`), close plans (`plans`);
 - `conversationUpdate` / `installationUpdate`: the greeting, once per chat;
 - a turn that fails: one apology, and the rest in the log.
 
@@ -21,7 +21,7 @@ from microsoft_agents.hosting.core import AgentApplication, TurnContext, TurnSta
 
 from dealcoach.errors import DealcoachError
 from dealcoach.services.actors import Actor
-from dealcoach.teams import chat, coaching, crm, review_flow
+from dealcoach.teams import chat, coaching, crm, plans, review_flow
 from dealcoach.teams.activities import card_activity, send_invoke
 from dealcoach.teams.context import TeamsDeps
 from dealcoach.teams.identity import actor_of, remember
@@ -177,6 +177,8 @@ async def card_action(deps: TeamsDeps, actor: Actor, locale: str, verb: str,
         return await coaching.card_action(deps, actor, locale, verb, data)
     if verb in crm.VERBS:
         return await crm.card_action(deps, actor, locale, verb, data)
+    if verb in plans.VERBS:
+        return await plans.card_action(deps, actor, locale, verb, data)
     if verb in review_flow.VERBS:
         return await review_flow.card_action(deps, actor, locale, verb, data)
     raise BadCard(f"unknown card action {verb!r}")
