@@ -42,7 +42,6 @@ from dealcoach.errors import (
     NotFound,
 )
 from dealcoach.services.actors import Actor
-from dealcoach.services.insights import record_outcome_reason
 from dealcoach.services.people import (
     actor_locale,
     find_person,
@@ -807,6 +806,9 @@ def record_outcome(
     uow.flush()
     if reason is None:
         return _summary(review)
+    # (imported here: services.insights reaches the digest, which reaches back to reviews)
+    from dealcoach.services.insights import record_outcome_reason
+
     record_outcome_reason(uow, actor, review.id, reason, reason_text)
     return replace(_summary(review), outcome_reason=reason)
 
