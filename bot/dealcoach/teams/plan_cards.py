@@ -57,7 +57,7 @@ VIEW_REMINDER = "reminder"  # … on the reminder: answers with the reminder's n
 MAX_STEP_TEXT = 300  # the service's limit (store.models.MAX_STEP_TEXT), for the input
 MAX_REASON_TEXT = 300
 MAX_SHOWN_STEPS = 12  # a plan card shows this many steps (open ones first), then "and N more"
-MAX_CHOICE_TITLE = 160
+MAX_CHOICE_TITLE = 300
 MAX_OWNER_NAME = 200
 
 
@@ -128,6 +128,7 @@ def add_to_plan_action(*, review_id: int, deal_id: int | None,
             "id": ACTION_INPUT,
             "label": t(locale, "plan.pick"),
             "style": "expanded",
+            "wrap": True,
             "isRequired": True,
             "errorMessage": t(locale, "plan.pick"),
             "choices": [{"title": _clip(c.text, MAX_CHOICE_TITLE), "value": str(c.index)}
