@@ -45,9 +45,11 @@ def test_an_unknown_id_is_named_with_a_suggestion(bank_en: QuestionBank) -> None
     assert "deal.name" in str(caught.value)
 
 
-def test_a_fourth_decision_maker_is_unknown(bank_en: QuestionBank) -> None:
-    with pytest.raises(InvalidAnswer, match=r"agenda\.4\.who: unknown question id"):
-        validate_answers(bank_en, {"agenda.4.who": "Zoe"})
+def test_a_seventh_decision_maker_is_unknown(bank_en: QuestionBank) -> None:
+    assert bank_en.max_people == 6
+    assert validate_answers(bank_en, {"agenda.6.who": "Zoe"}) == {"agenda.6.who": "Zoe"}
+    with pytest.raises(InvalidAnswer, match=r"agenda\.7\.who: unknown question id"):
+        validate_answers(bank_en, {"agenda.7.who": "Zoe"})
 
 
 def test_an_option_outside_the_allowed_values_lists_them(bank_en: QuestionBank) -> None:

@@ -65,7 +65,7 @@ def test_every_contract_id_and_option_value_is_in_the_bank(locale: str) -> None:
         assert all(o.label.strip() for o in question.options), qid
     assert bank.question("deal.name").required
     assert list(bank.interests) == INTERESTS
-    assert "agenda.4.who" not in bank.questions
+    assert "agenda.6.who" in bank.questions and "agenda.7.who" not in bank.questions
 
 
 def test_users_can_add_their_own_interests(bank_en: QuestionBank) -> None:

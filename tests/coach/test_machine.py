@@ -34,7 +34,7 @@ def test_rounds_follow_fit_agenda_benefit_signals(bank_en: QuestionBank) -> None
     assert rounds == ["fit", "agenda", "benefit", "signals"]
 
 
-def test_the_agenda_shows_one_person_and_can_add_up_to_three(bank_en: QuestionBank) -> None:
+def test_the_agenda_shows_one_person_and_can_add_up_to_six(bank_en: QuestionBank) -> None:
     answers: dict[str, Any] = {}
     _answer_all(bank_en, answers)
     step = next_step(bank_en, answers)
@@ -46,8 +46,9 @@ def test_the_agenda_shows_one_person_and_can_add_up_to_three(bank_en: QuestionBa
     step = next_step(bank_en, answers, people=2)
     assert step is not None and step.round == "agenda"
     assert step.question_ids[0] == "agenda.2.who"
-    third = next_step(bank_en, answers, people=5)
-    assert third is not None and third.people == 3 and not third.can_add_person
+    most = next_step(bank_en, answers, people=9)
+    assert most is not None and most.people == bank_en.max_people == 6
+    assert not most.can_add_person
 
 
 def test_strategic_reason_is_a_follow_up_only_for_thin_or_below_cost(

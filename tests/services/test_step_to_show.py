@@ -91,7 +91,7 @@ def test_add_person_shows_the_agenda_with_one_more_and_saves_nothing(
     assert "agenda.2.who" in added.show.question_ids
     assert service.get(ANN, view.review_id).answers == before
     most = service.add_person(ANN, view.review_id, 9)
-    assert most.show is not None and most.show.step.people == 3
+    assert most.show is not None and most.show.step.people == 6
     assert not most.show.step.can_add_person
     with pytest.raises(Forbidden):
         service.add_person(BOB, view.review_id, 2)

@@ -75,7 +75,7 @@ class Question(BaseModel):
     help: str = ""
     ask_when: cond.Condition | None = None
     max_length: int = DEFAULT_TEXT_LENGTH
-    person: int | None = None  # 1..3 for agenda.N.* questions
+    person: int | None = None  # 1..max_people (6) for agenda.N.* questions
     template_id: str  # e.g. agenda.N.who (equal to id for the others)
 
     @property

@@ -1,6 +1,6 @@
 """The review state machine: given the answers so far, which questions come next.
 
-Pure: no I/O. The rounds are `fit` (deal.* and fit.*), `agenda` (1..3 decision-makers),
+Pure: no I/O. The rounds are `fit` (deal.* and fit.*), `agenda` (1..6 decision-makers),
 `benefit` and `signals`. A step holds the not-yet-asked questions of one round (for the
 agenda: of the people shown). A follow-up (`ask_when`) whose condition reads an answer of
 the same step is asked in a follow-up step right after it; one whose condition reads an
@@ -43,7 +43,7 @@ def person_named(answers: Mapping[str, object], n: int) -> bool:
     )
 
 
-def count_people(answers: Mapping[str, object], max_people: int = 3) -> int:
+def count_people(answers: Mapping[str, object], max_people: int = 6) -> int:
     """How many decision-maker slots the answers use (at least 1)."""
     highest = 1
     for n in range(1, max_people + 1):
@@ -52,7 +52,7 @@ def count_people(answers: Mapping[str, object], max_people: int = 3) -> int:
     return highest
 
 
-def named_people(answers: Mapping[str, object], max_people: int = 3) -> tuple[int, ...]:
+def named_people(answers: Mapping[str, object], max_people: int = 6) -> tuple[int, ...]:
     return tuple(n for n in range(1, max_people + 1) if person_named(answers, n))
 
 
