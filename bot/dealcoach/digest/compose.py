@@ -4,20 +4,39 @@
 week with a fixed number of queries per time zone (managers are grouped by their time zone,
 because a week starts at Monday 00:00 *their* time); `compose_self_digest` is the summary a
 rep gets of their own reviews. Python here only reshapes aggregated rows — never review rows.
+
+Issue 15 adds three things:
+- **loss reasons** in the themes: the deals marked lost or walked away in the week, counted
+  per reason (`store.insights.lost_in`, one GROUP BY per time zone);
+- **committee coverage** of the riskiest deals ("2 of 3 agendas confirmed · no economic buyer
+  named"): the agenda answers of the listed reviews only (≤ 5 a digest, one query per time
+  zone), summed up by `coach.coverage`;
+- once a month, **what predicts a win** (`services.insights.team_insights`: three statements
+  for all managers whose digest carries it, whatever their number). The section is in the
+  digest of the ISO week in which a month begins — the week whose Monday and the next Monday
+  fall in different months, i.e. the digest sent on the month's first Monday with the default
+  cron (`is_insights_week`). It is decided on the digest's week (the manager's own week, in
+  their zone), not on the send time, so a retry, a catch-up or a preview of that week shows
+  the same section; every month has exactly one such week. It covers the closed deals whose
+  last review was completed in the 12 months up to the end of that week (UTC day bounds).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dealcoach.coach.bank import LOCALES
+from dealcoach.coach.bank import LOCALES, load_bank
+from dealcoach.coach.coverage import coverage
+from dealcoach.coach.insights import MIN_CLOSED_DEALS
 from dealcoach.digest.weeks import IsoWeek, zone
+from dealcoach.services.insights import InsightsReport, team_insights
 from dealcoach.store import digests as q
+from dealcoach.store import insights as insights_q
 from dealcoach.store import notes as notes_q
 from dealcoach.store.models import Person
 from dealcoach.store.uow import UnitOfWork
@@ -25,6 +44,8 @@ from dealcoach.store.uow import UnitOfWork
 RISKY_SHOWN = 5
 THEMES_SHOWN = 3
 WORSENED_SHOWN = 5
+INSIGHTS_SHOWN = 6  # lines of the monthly section (key answers first, then flags by gap)
+INSIGHTS_DAYS = 365
 RECOMMENDATIONS = ("pursue", "strengthen", "renegotiate", "walk_away")
 QUADRANTS = ("win_win", "win_lose", "lose_win", "lose_lose", "unclear")
 
@@ -56,6 +77,15 @@ class RepLine(_Frozen):
     previous_reviews: int
 
 
+class DealCoverage(_Frozen):
+    """The buying committee of a listed deal's review (`coach.coverage.Coverage`)."""
+
+    named: int
+    confirmed: int
+    missing: tuple[str, ...] = ()  # roles nobody named fills
+    against: tuple[str, ...] = ()  # short names (user text)
+
+
 class DealLine(_Frozen):
     deal_id: int
     review_id: int
@@ -70,6 +100,36 @@ class DealLine(_Frozen):
     previous_recommendation: str | None = None
     flags: tuple[str, ...] = ()
     score: int = 0
+    coverage: DealCoverage | None = None  # the riskiest deals only
+
+
+class LossReasonCount(_Frozen):
+    reason: str | None  # None: no reason recorded
+    deals: int
+
+
+class WinInsight(_Frozen):
+    """One line of "what predicts a win": closed deals with and without a feature."""
+
+    kind: str  # "answer" | "flag"
+    feature: str
+    won: int
+    deals: int
+    won_without: int
+    deals_without: int
+
+
+class WinInsights(_Frozen):
+    """The monthly section: closed deals of the team in [since, until]."""
+
+    since: date
+    until: date  # the last day counted
+    deals: int
+    won: int
+    lines: tuple[WinInsight, ...] = ()  # those backed by enough deals, at most INSIGHTS_SHOWN
+    more: int = 0  # lines backed by enough deals but left out for space
+    loss_reasons: tuple[LossReasonCount, ...] = ()
+    min_deals: int = MIN_CLOSED_DEALS
 
 
 class Theme(_Frozen):
@@ -135,6 +195,10 @@ class DigestModel(_Frozen):
     recommendation_history: tuple[dict[str, int], ...] = ()
     coaching: CoachingGiven | None = None
     followups: tuple[FollowUpNote, ...] = ()
+    # Deals marked lost / walked away this week, per reason (most first).
+    loss_reasons: tuple[LossReasonCount, ...] = ()
+    # Once a month (see the module doc), team digests only.
+    insights: WinInsights | None = None
 
     @property
     def deal_ids(self) -> set[int]:
@@ -187,6 +251,18 @@ def ref_of_person(person: Person, default_locale: str, default_tz: str) -> Perso
     )
 
 
+def _coverage(answers: Mapping[int, Mapping[str, object]]) -> dict[int, DealCoverage]:
+    """The committee coverage of each review from its agenda answers."""
+    bank = load_bank("en")  # roles and names do not depend on the language
+    out: dict[int, DealCoverage] = {}
+    for review_id, given in answers.items():
+        cov = coverage(given, bank)
+        out[review_id] = DealCoverage(
+            named=cov.named, confirmed=cov.confirmed, missing=cov.missing, against=cov.against
+        )
+    return out
+
+
 def _deal(row: q.DealRow, flags: dict[int, list[str]]) -> DealLine:
     return DealLine(
         deal_id=row.deal_id,
@@ -221,6 +297,11 @@ def _compose(
     worse = q.worsened_deals(session, scope, window, limit=WORSENED_SHOWN)
     listed = {r.review_id for r in risks} | {r.review_id for r in worse}
     flag_names = q.flags_of(session, sorted(listed))
+    riskiest_ids = sorted({r.review_id for r in risks if r.rank <= RISKY_SHOWN and r.score >= 1})
+    covered = _coverage(q.agenda_answers(session, riskiest_ids))
+    lost: dict[int, list[LossReasonCount]] = defaultdict(list)
+    for row in insights_q.lost_in(session, scope, window.start, window.end):
+        lost[row.owner_id].append(LossReasonCount(reason=row.reason, deals=row.deals))
 
     reps: dict[int, list[RepLine]] = defaultdict(list)
     for a in activity:
@@ -254,7 +335,7 @@ def _compose(
     for r in risks:
         line = _deal(r, flag_names)
         if r.rank <= RISKY_SHOWN and r.score >= 1:
-            risky[r.owner_id].append(line)
+            risky[r.owner_id].append(line.model_copy(update={"coverage": covered.get(r.review_id)}))
         if r.recommendation == "walk_away":
             walk[r.owner_id].append(line)
     worsened: dict[int, list[DealLine]] = defaultdict(list)
@@ -341,7 +422,63 @@ def _compose(
                 else None
             ),
             followups=tuple(follow.get(owner_id, ())),
+            loss_reasons=tuple(lost.get(owner_id, ())),
         )
+    return out
+
+
+def is_insights_week(week: IsoWeek) -> bool:
+    """Does this week's digest carry the monthly "what predicts a win" section? The week in
+    which a month begins: its Monday and the next Monday fall in different months."""
+    return week.monday.month != week.next().monday.month
+
+
+def _win_insights(report: InsightsReport, since: date, until: date) -> WinInsights:
+    shown = report.shown
+    return WinInsights(
+        since=since,
+        until=until,
+        deals=report.deals,
+        won=report.won,
+        lines=tuple(
+            WinInsight(
+                kind=f.kind,
+                feature=f.feature,
+                won=f.with_feature.won,
+                deals=f.with_feature.deals,
+                won_without=f.without.won,
+                deals_without=f.without.deals,
+            )
+            for f in shown[:INSIGHTS_SHOWN]
+        ),
+        more=max(0, len(shown) - INSIGHTS_SHOWN),
+        loss_reasons=tuple(
+            LossReasonCount(reason=r.reason, deals=r.deals) for r in report.loss_reasons
+        ),
+        min_deals=report.min_deals,
+    )
+
+
+def add_insights(
+    uow: UnitOfWork, digests: dict[int, DigestModel], weeks: Mapping[int, IsoWeek]
+) -> dict[int, DigestModel]:
+    """The monthly section for the team digests whose week is an insights week: one
+    `team_insights` (three statements) per distinct such week, for all their managers."""
+    due: dict[IsoWeek, list[tuple[int, str]]] = defaultdict(list)
+    for manager_id, week in weeks.items():
+        digest = digests.get(manager_id)
+        if digest is not None and digest.kind == "team" and is_insights_week(week):
+            due[week].append((manager_id, digest.locale))
+    out = dict(digests)
+    for week, managers in due.items():
+        until = week.bounds(zone("UTC"))[1]
+        since = until - timedelta(days=INSIGHTS_DAYS)
+        reports = team_insights(uow, managers, since, until)
+        last_day = until.date() - timedelta(days=1)
+        for manager_id, report in reports.items():
+            out[manager_id] = out[manager_id].model_copy(
+                update={"insights": _win_insights(report, since.date(), last_day)}
+            )
     return out
 
 
@@ -353,17 +490,21 @@ def compose_team_digests(
     now: datetime | None = None,
     default_locale: str = "en",
     default_tz: str = "UTC",
+    insights: bool = True,
 ) -> dict[int, DigestModel]:
     """Each manager's team digest of `week` (default: the last full week in their time
-    zone), keyed by manager person id. One batch of queries per distinct time zone."""
+    zone), keyed by manager person id. One batch of queries per distinct time zone, and once
+    a month the "what predicts a win" section (`insights=False`: never, e.g. App Home)."""
     from dealcoach.store.types import utcnow
 
     moment = now or utcnow()
     groups: dict[tuple[str, str], dict[int, PersonRef]] = defaultdict(dict)
+    weeks: dict[int, IsoWeek] = {}
     for row in managers:
         ref = ref_of_manager(row, default_locale, default_tz)
         chosen = week or IsoWeek.last_full(moment, zone(ref.timezone))
         groups[(ref.timezone, str(chosen))][row.person_id] = ref
+        weeks[row.person_id] = chosen
     out: dict[int, DigestModel] = {}
     for (tz, week_text), refs in groups.items():
         chosen = IsoWeek.parse(week_text)
@@ -377,7 +518,7 @@ def compose_team_digests(
                 "team",
             )
         )
-    return out
+    return add_insights(uow, out, weeks) if insights else out
 
 
 def compose_self_digest(

@@ -8,6 +8,12 @@ message looks like on a platform — Block Kit and Slack's limits (`slack/digest
 Adaptive Cards (`teams/digest_cards.py`) — is the adapter's: this module never imports
 one. The 8-week trend is a text sparkline here; the adapters also show it as a chart
 (digest/chart.py).
+
+Issue 15: the `themes` section also counts the week's lost and walked-away deals per reason,
+each of the riskiest deals gets its committee coverage line, and once a month the `insights`
+section says what predicts a win (the sentences of `coach.insights`, wording in
+`prompts/<locale>/plan.yaml`; the section's own lines in `prompts/<locale>/digest/insights.j2`).
+The adapters lay it out like any other section.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,8 +31,11 @@ import yaml
 from markupsafe import Markup
 
 from dealcoach.coach.bank import LOCALES, load_bank
+from dealcoach.coach.coverage import ROLES, Coverage, coverage_line
+from dealcoach.coach.insights import FeatureInsight, Rate, insight_line
 from dealcoach.coach.markup import ESCAPERS, Flavor, make_env, tidy
-from dealcoach.digest.compose import DigestModel
+from dealcoach.coach.plan_text import text as plan_text
+from dealcoach.digest.compose import DealCoverage, DigestModel, WinInsight
 from dealcoach.digest.weeks import IsoWeek
 from dealcoach.errors import ContentError
 from dealcoach.resources import prompts_dir
@@ -38,6 +47,7 @@ SECTIONS = (
     "walk_away",
     "worsened",
     "themes",
+    "insights",
     "coaching",
     "reps",
     "mix",
@@ -164,6 +174,12 @@ def delta(now: int, before: int) -> str:
     return f"+{diff}" if diff > 0 else (f"−{-diff}" if diff < 0 else "±0")
 
 
+def day_text(day: date, locale: str) -> str:
+    """`1 Dec 2025` / `1 dec 2025`."""
+    months = _MONTHS.get(locale, _MONTHS["en"])
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
 def week_range(week: IsoWeek, locale: str) -> str:
     months = _MONTHS.get(locale, _MONTHS["en"])
     first, last = week.monday, week.monday + timedelta(days=6)
@@ -198,6 +214,33 @@ def _env(flavor: Flavor, locale: str) -> jinja2.Environment:
         except (KeyError, ValueError):
             return value
 
+    def committee(cov: DealCoverage) -> str:
+        """The coverage line (plain: the environment escapes it for the flavor)."""
+        return coverage_line(
+            Coverage(
+                roles_covered=frozenset(ROLES) - set(cov.missing),
+                missing=cov.missing,
+                against=cov.against,
+                confirmed=cov.confirmed,
+                named=cov.named,
+            ),
+            locale,
+            "text",
+        )
+
+    def win_line(line: WinInsight) -> Markup:
+        """One "what predicts a win" sentence; flag labels escaped for the flavor by it."""
+        item = FeatureInsight(
+            line.kind,
+            line.feature,
+            Rate(line.won, line.deals),
+            Rate(line.won_without, line.deals_without),
+        )
+        return Markup(insight_line(item, locale, bank.labels.flags, flavor))
+
+    def reason(key: str | None) -> str:
+        return plan_text(locale, f"reason.{key}" if key else "reason.none")
+
     env.filters["mention"] = mention
     env.filters["flag_label"] = lambda f: bank.labels.flags.get(str(f), str(f))
     env.globals.update(
@@ -210,6 +253,10 @@ def _env(flavor: Flavor, locale: str) -> jinja2.Environment:
         money=lambda v: money(v, locale),
         delta=delta,
         spark=sparkline,
+        committee=committee,
+        win_line=win_line,
+        reason=reason,
+        day=lambda d: day_text(d, locale),
     )
     return env
 

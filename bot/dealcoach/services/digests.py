@@ -111,7 +111,9 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime, default_locale: str 
     if rows:
         tz = _tz(person.timezone, person.workspace.timezone, "UTC")
         week = IsoWeek.containing(now, zone(tz))
-        team = compose_team_digests(uow, rows, week, default_locale=locale)[person.id]
+        # App Home shows a glance at the week: no monthly insights section (three statements).
+        glance = compose_team_digests(uow, rows, week, default_locale=locale, insights=False)
+        team = glance[person.id]
     return HomeData(
         locale=locale,
         user_id=person.user_id,

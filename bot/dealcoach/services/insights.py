@@ -10,8 +10,9 @@
   at least 20 closed deals back it (with and without together) and both groups have a deal.
   The counting is SQL (`store.insights`), Python only reshapes the aggregated rows.
   `InsightsReport.table()` is the `dealcoach insights` output; `lines(flavor)` the digest's.
-- `team_insights(uow, managers, since)`: the same for many managers in two statements (the
-  monthly digest section), keyed by manager id.
+- `team_insights(uow, managers, since, until)`: the same for many managers at once, keyed by
+  manager id, in three statements whatever their number (the win features: two, the loss
+  reasons: one) — the monthly digest section (`digest.compose`).
 - `cli_insights(uow, workspace, manager, since, locale)`: `dealcoach insights [--team
   MANAGER]`, the manager named the way `dealcoach team` / `prep` name people (`UMIA`,
   `slack:UMIA`, `slack:T1:UMIA`; `--workspace` for a bare id when several are known).
@@ -39,7 +40,6 @@ from dealcoach.coach.markup import Flavor
 from dealcoach.errors import NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.plans import PlanInvalid, PlanRefused, pt
-from dealcoach.services.reporting import find_workspace, resolver
 from dealcoach.store import insights as q
 from dealcoach.store.digests import team_scope
 from dealcoach.store.models import OUTCOME_REASONS
@@ -222,15 +222,17 @@ def team_insights(
     uow: UnitOfWork,
     managers: Sequence[tuple[int, str]],
     since: date | datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[int, InsightsReport]:
     """For many managers at once (`(manager_id, locale)`; the monthly digest section): the
-    same counts in two statements for all their teams."""
+    same counts in three statements for all their teams (closed deals whose last review was
+    completed in [since, until))."""
     if not managers:
         return {}
     day, moment = _since(since)
     scope = team_scope([m for m, _ in managers])
-    counts = q.win_features(uow.session, scope, moment)
-    reasons = q.loss_reasons(uow.session, scope, moment)
+    counts = q.win_features(uow.session, scope, moment, until)
+    reasons = q.loss_reasons(uow.session, scope, moment, until)
     out: dict[int, InsightsReport] = {}
     for manager_id, locale in managers:
         out[manager_id] = _report(
@@ -253,6 +255,9 @@ def cli_insights(
 ) -> InsightsReport:
     """`dealcoach insights [--team MANAGER] [--since DATE]`: everyone, or one manager's team
     (an unknown person, or someone who manages nobody, is `NotFound`)."""
+    # (imported here: services.reporting reaches the digest, whose composer imports this module)
+    from dealcoach.services.reporting import find_workspace, resolver
+
     if manager is None or not manager.strip():
         return insights(uow, None, since, locale)
     workspace_of, user_id = resolver(uow, lambda: find_workspace(uow, workspace))(manager)
@@ -313,9 +318,12 @@ class InsightsService:
         return self.store.run(insights, manager_id, since, locale)
 
     def team_insights(
-        self, managers: Sequence[tuple[int, str]], since: date | datetime | None = None
+        self,
+        managers: Sequence[tuple[int, str]],
+        since: date | datetime | None = None,
+        until: datetime | None = None,
     ) -> dict[int, InsightsReport]:
-        return self.store.run(team_insights, managers, since)
+        return self.store.run(team_insights, managers, since, until)
 
     def record_outcome_reason(
         self, actor: Actor, review_id: int, reason: str, text: object = None

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from dealcoach.store.models import (
+    Answer,
     Deal,
     DigestRun,
     NudgeLog,
@@ -608,8 +609,9 @@ def claim_run(
     now = utcnow()
     inserted = session.execute(
         insert_for(session, DigestRun)
-        .values(manager_id=manager_id, iso_week=iso_week, status="claimed", attempts=1,
-                claimed_at=now)
+        .values(
+            manager_id=manager_id, iso_week=iso_week, status="claimed", attempts=1, claimed_at=now
+        )
         .on_conflict_do_nothing(index_elements=["manager_id", "iso_week"])
         .returning(DigestRun.id)
     ).scalar_one_or_none()
@@ -806,3 +808,22 @@ def release_nudge(session: Session, person_id: int, iso_week: str) -> None:
         .where(NudgeLog.person_id == person_id, NudgeLog.iso_week == iso_week)
         .execution_options(synchronize_session=False)
     )
+
+
+# --- the committee of listed deals (issue 15) ----------------------------------------------------
+
+
+def agenda_answers(session: Session, review_ids: Sequence[int]) -> dict[int, dict[str, object]]:
+    """The `agenda.*` answers of a few reviews (the digest's riskiest deals), for their
+    committee coverage: one query, on the (review_id, question_id) unique index."""
+    out: dict[int, dict[str, object]] = {rid: {} for rid in review_ids}
+    if not review_ids:
+        return out
+    rows = session.execute(
+        select(Answer.review_id, Answer.question_id, Answer.value).where(
+            Answer.review_id.in_(list(review_ids)), Answer.question_id.like("agenda.%")
+        )
+    )
+    for rid, question, value in rows:
+        out[rid][question] = value
+    return out

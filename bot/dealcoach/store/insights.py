@@ -18,7 +18,13 @@ what both SQLite's JSON text and PostgreSQL's `jsonb::text` give.
 
 Scope: like the digests, rows `(owner_id, member_id)` (`team_scope` of many managers at once,
 `self_scope`); None means everyone (owner_id 0). `since` keeps the deals whose last review was
-completed at or after it.
+completed at or after it, `until` those completed before it (the monthly digest section looks
+at the 12 months up to the end of the digest's week).
+
+`lost_in(session, scope, start, end)` counts the deals marked lost or walked away in a digest's
+week by reason (the digest's themes): the deal's owner in scope, the deal last changed in the
+week (recording the outcome is the last change of a closed deal: `deal.updated_at`), the reason
+from its last completed review.
 """
 
 from __future__ import annotations
@@ -92,7 +98,9 @@ def _value_is(column: Any, value: str) -> ColumnElement[bool]:
     return cast(column, Text) == _json_text(value)
 
 
-def last_reviews(scope: Scope | None, since: datetime | None) -> Subquery:
+def last_reviews(
+    scope: Scope | None, since: datetime | None, until: datetime | None = None
+) -> Subquery:
     """(owner_id, review_id, outcome, won, outcome_reason): each closed deal's last completed
     review, per scope owner."""
     won = case((Deal.outcome == "won", 1), else_=0)
@@ -103,6 +111,8 @@ def last_reviews(scope: Scope | None, since: datetime | None) -> Subquery:
     ]
     if since is not None:
         conditions.append(Review.completed_at >= since)
+    if until is not None:
+        conditions.append(Review.completed_at < until)
     if scope is None:
         query = (
             select(
@@ -207,11 +217,14 @@ def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[b
 
 
 def win_features(
-    session: Session, scope: Scope | None = None, since: datetime | None = None
+    session: Session,
+    scope: Scope | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> WinFeatures:
     """Per scope owner: closed deals and wins in total, and per feature (two statements:
     totals with the key answers, and the flags GROUP BY flag)."""
-    last = last_reviews(scope, since)
+    last = last_reviews(scope, since, until)
     answers = _answer_features(last.c.review_id)
     columns: list[Any] = [
         last.c.owner_id,
@@ -255,15 +268,51 @@ def win_features(
 
 
 def loss_reasons(
-    session: Session, scope: Scope | None = None, since: datetime | None = None
+    session: Session,
+    scope: Scope | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[LossReasonRow]:
     """Per scope owner: lost and walked-away deals per recorded reason (GROUP BY)."""
-    last = last_reviews(scope, since)
+    last = last_reviews(scope, since, until)
     query = (
         select(last.c.owner_id, last.c.outcome_reason, func.count())
         .where(last.c.outcome.in_(LOST))
         .group_by(last.c.owner_id, last.c.outcome_reason)
-        .order_by(last.c.owner_id, func.count().desc(), last.c.outcome_reason)
+        .order_by(
+            last.c.owner_id,
+            func.count().desc(),
+            last.c.outcome_reason.is_(None),  # "no reason recorded" after a tie, on both
+            last.c.outcome_reason,
+        )
+    )
+    return [LossReasonRow(int(row[0]), row[1], int(row[2])) for row in session.execute(query).all()]
+
+
+def lost_in(session: Session, scope: Scope, start: datetime, end: datetime) -> list[LossReasonRow]:
+    """Per scope owner: the deals marked lost or walked away in [start, end) — the owner's
+    deals last changed then — per reason of their last completed review (one GROUP BY; the
+    reason is a correlated lookup per lost deal, on the (deal, completed) index)."""
+    s = scope.subquery("s")
+    reason = (
+        select(Review.outcome_reason)
+        .where(Review.deal_id == Deal.id, Review.status == "completed")
+        .order_by(Review.completed_at.desc(), Review.id.desc())
+        .limit(1)
+        .correlate(Deal)
+        .scalar_subquery()
+    )
+    lost = (
+        select(s.c.owner_id.label("owner_id"), reason.label("reason"))
+        .select_from(s)
+        .join(Deal, Deal.owner_id == s.c.member_id)
+        .where(Deal.outcome.in_(LOST), Deal.updated_at >= start, Deal.updated_at < end)
+        .subquery("lost")
+    )
+    query = (
+        select(lost.c.owner_id, lost.c.reason, func.count())
+        .group_by(lost.c.owner_id, lost.c.reason)
+        .order_by(lost.c.owner_id, func.count().desc(), lost.c.reason.is_(None), lost.c.reason)
     )
     return [LossReasonRow(int(row[0]), row[1], int(row[2])) for row in session.execute(query).all()]
 
