@@ -170,6 +170,36 @@ class DealPlanSummary:
 
 
 @dataclass(frozen=True)
+class PlanCandidate:
+    """A move of a review's advice that *Add to plan* can put in the deal's close plan.
+
+    `index` is what `add_from_action(actor, review_id, index)` takes (0-based over the
+    advice's `actions`, then its `later`); `text` the move's words (user text inside: escape
+    it for your markup); `in_plan`: already in the plan — a step from this review with this
+    text (open or done), or an open step of the deal with this text; adding it again
+    changes nothing."""
+
+    index: int
+    text: str
+    rule: str
+    later: bool = False  # one of the "Later" moves
+    in_plan: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewCandidates:
+    """What the *Add to plan* form of a completed review needs (`review_candidates`)."""
+
+    review_id: int
+    deal_id: int | None  # None: the review has no deal (nothing can be added)
+    deal_name: str | None
+    locale: str  # the rep's language
+    candidates: tuple[PlanCandidate, ...]
+    owner_options: tuple[str, ...]  # the review's named decision-makers (short names)
+    default_due: date  # a week from the rep's today, on a workday
+
+
+@dataclass(frozen=True)
 class StepChange:
     """A step after add / done / move / drop / reopen; `changed` False when nothing changed
     (a second click). `message` says it in the rep's language."""
@@ -449,12 +479,18 @@ def add_step(
     due_on: date | str | None = None,
     now: datetime | None = None,
 ) -> StepChange:
-    """A step added by hand (`/dealcoach plan`, `plan` in Teams, `dealcoach plan`)."""
+    """A step added by hand (`/dealcoach plan`, `plan` in Teams, `dealcoach plan`). An open
+    step of the deal with the same text is the same step (a resubmitted form, a retried
+    invoke, a double click): it comes back with `changed=False` and `plan.already`."""
     person, deal = _owned_deal(uow, actor, deal_id)
     today = local_today(person, now, actor)
     value = clean_text(text)
     kind, name = _owner(owner_kind, owner_name)
     due = parse_due(due_on, today) or default_due(today)
+    uow.people.lock(person)  # concurrent submits of one rep queue here, then see the step
+    same = q.same_step(uow.session, deal.id, value)
+    if same is not None:
+        return _change(uow, person, deal, same.id, False, "plan.already", actor, now)
     row, created = q.add_step(
         uow.session,
         deal_id=deal.id,
@@ -476,10 +512,15 @@ def add_from_action(
     owner_kind: str = "us",
     owner_name: object = None,
     due_on: date | str | None = None,
+    text: object = None,
     now: datetime | None = None,
 ) -> StepChange:
     """*Add to plan* on the advice: the review's move number `index` (0-based over
-    `actions` then `later`, the order of `Assessment.next_steps`)."""
+    `actions` then `later`, the order of `Assessment.next_steps`). `text`: the rep's edit
+    of the move's words (checked like a step by hand; the move's rule is kept); without it
+    the move's text, clipped to a step's length. The same move twice is one step, and so
+    is a step the deal's plan already has open or done with that text (from another
+    review, or by hand): `changed=False`, `plan.already`."""
     review = uow.reviews.get(review_id)
     if review is None:
         raise NotFound(f"review {review_id} does not exist")
@@ -498,13 +539,18 @@ def add_from_action(
         raise PlanInvalid("no_action", "that move is not in this review's advice")
     move = moves[index]
     today = local_today(person, now, actor)
+    value = clean_text(move.text, clip=True) if text is None else clean_text(text)
     kind, name = _owner(owner_kind, owner_name)
     due = parse_due(due_on, today) or default_due(today)
+    uow.people.lock(person)
+    same = q.same_step(uow.session, deal.id, value, ("open", "done"))
+    if same is not None:
+        return _change(uow, person, deal, same.id, False, "plan.already", actor, now)
     row, created = q.add_step(
         uow.session,
         deal_id=deal.id,
         person_id=person.id,
-        text=clean_text(move.text, clip=True),
+        text=value,
         due_on=due,
         owner_kind=kind,
         owner_name=name,
@@ -516,6 +562,79 @@ def add_from_action(
         created = True
     key = "plan.added" if created else "plan.already"
     return _change(uow, person, deal, row.id, created, key, actor, now)
+
+
+def candidates_of(
+    uow: UnitOfWork, review_id: int, deal_id: int | None, assessment: Assessment
+) -> tuple[PlanCandidate, ...]:
+    """A completed review's moves as *Add to plan* candidates (see `PlanCandidate`)."""
+    if deal_id is None:
+        return ()
+    steps = q.steps_of_deal(uow.session, deal_id)
+    from_review = {r.text for r in steps if r.created_from_review_id == review_id}
+    open_texts = {r.text for r in steps if r.status == "open"}
+    moves = [(a, False) for a in assessment.actions] + [(a, True) for a in assessment.later]
+    out: list[PlanCandidate] = []
+    for index, (action, later) in enumerate(moves):
+        try:
+            stored = clean_text(action.text, clip=True)
+        except PlanInvalid:  # pragma: no cover - the coach writes no empty moves
+            stored = action.text
+        out.append(
+            PlanCandidate(
+                index=index,
+                text=action.text,
+                rule=action.rule,
+                later=later,
+                in_plan=stored in from_review or stored in open_texts,
+            )
+        )
+    return tuple(out)
+
+
+def review_candidates(
+    uow: UnitOfWork, actor: Actor, review_id: int, *, now: datetime | None = None
+) -> ReviewCandidates:
+    """A review's *Add to plan* form, read only: its moves, who can own a step, the default
+    date (the rep whose review it is; `NotFound` / `PlanRefused` as everywhere). A review
+    that is not completed has no moves yet (empty `candidates`)."""
+    review = uow.reviews.get(review_id)
+    if review is None:
+        raise NotFound(f"review {review_id} does not exist")
+    person = _person(uow, actor)
+    if person is None or review.person_id != person.id:
+        raise _not_owner()
+    stored = uow.reviews.assessment(review.id) if review.status == "completed" else None
+    candidates: tuple[PlanCandidate, ...] = ()
+    if stored is not None:
+        assessment = Assessment.model_validate(stored.data)
+        candidates = candidates_of(uow, review.id, review.deal_id, assessment)
+    return ReviewCandidates(
+        review_id=review.id,
+        deal_id=review.deal_id,
+        deal_name=review.deal.name if review.deal is not None else None,
+        locale=_locale(person, actor),
+        candidates=candidates,
+        owner_options=names_in(uow.reviews.answers(review.id)),
+        default_due=default_due(local_today(person, now, actor)),
+    )
+
+
+def plan_deals(
+    uow: UnitOfWork, actor: Actor, *, limit: int = 20, now: datetime | None = None
+) -> list[DealPlanSummary]:
+    """The rep's open deals, with or without a plan (the deal picker of `/dealcoach plan`):
+    the most recently reviewed first, each with its plan's progress (two queries)."""
+    person = _person(uow, actor)
+    if person is None:
+        return []
+    deals = q.open_deals(uow.session, person.id, limit=limit)
+    today = local_today(person, now, actor)
+    progress = q.progress(uow.session, [d.deal_id for d in deals], today)
+    return [
+        DealPlanSummary(d.deal_id, d.deal_name, d.stage, _progress(progress[d.deal_id]))
+        for d in deals
+    ]
 
 
 def deal_plan(
@@ -849,6 +968,12 @@ class PlanService:
     def deal_plan(self, actor: Actor, deal_id: int, **kw: Any) -> DealPlan:
         return self.store.run(deal_plan, actor, deal_id, **kw)
 
+    def review_candidates(self, actor: Actor, review_id: int, **kw: Any) -> ReviewCandidates:
+        return self.store.run(review_candidates, actor, review_id, **kw)
+
+    def plan_deals(self, actor: Actor, **kw: Any) -> list[DealPlanSummary]:
+        return self.store.run(plan_deals, actor, **kw)
+
     def find_deal(self, actor: Actor, name: str) -> int | None:
         return self.store.run(find_deal, actor, name)
 
@@ -908,6 +1033,20 @@ class AsyncPlanService:
 
     async def deal_plan(self, actor: Actor, deal_id: int, **kw: Any) -> DealPlan:
         return await self.store.run(deal_plan, actor, deal_id, **kw)
+
+    async def review_candidates(
+        self, actor: Actor, review_id: int, **kw: Any
+    ) -> ReviewCandidates:
+        return await self.store.run(review_candidates, actor, review_id, **kw)
+
+    async def plan_deals(self, actor: Actor, **kw: Any) -> list[DealPlanSummary]:
+        return await self.store.run(plan_deals, actor, **kw)
+
+    async def history(self, actor: Actor, step_id: int) -> list[q.EventRow]:
+        return await self.store.run(step_history, actor, step_id)
+
+    async def progress(self, deal_ids: list[int], today: date) -> dict[int, PlanProgress]:
+        return await self.store.run(progress_of, deal_ids, today)
 
     async def find_deal(self, actor: Actor, name: str) -> int | None:
         return await self.store.run(find_deal, actor, name)

@@ -50,13 +50,13 @@ from dealcoach.services.people import (
     resolve_person,
 )
 from dealcoach.services.plans import (
+    PlanCandidate,
     PlanInvalid,
-    clean_text,
+    candidates_of,
     local_today,
     names_in,
     plan_status,
 )
-from dealcoach.store import plans as plan_rows
 from dealcoach.store.models import OUTCOME_REASONS, OUTCOMES, Person, Review
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 from dealcoach.ui_text import translate
@@ -141,21 +141,6 @@ class Opened:
 
     draft: ReviewView | None
     review: ReviewView | None
-
-
-@dataclass(frozen=True)
-class PlanCandidate:
-    """A move of the advice that *Add to plan* can put in the deal's close plan.
-
-    `index` is what `services.plans.add_from_action(actor, review_id, index)` takes (0-based
-    over the advice's `actions`, then its `later`); `in_plan`: the deal's plan already has an
-    open or done step with this text (from this review or an earlier one)."""
-
-    index: int
-    text: str
-    rule: str
-    later: bool = False  # one of the "Later" moves
-    in_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -364,34 +349,6 @@ def _previous(uow: UnitOfWork, review: Review) -> PreviousReview | None:
     return None
 
 
-def _plan_candidates(
-    uow: UnitOfWork, review: Review, assessment: Assessment
-) -> tuple[PlanCandidate, ...]:
-    """The advice's moves as *Add to plan* candidates (see `PlanCandidate`)."""
-    if review.deal_id is None:
-        return ()
-    added = {row.text for row in plan_rows.steps_of_deal(uow.session, review.deal_id)}
-    moves = [(a, False) for a in assessment.actions] + [(a, True) for a in assessment.later]
-    return tuple(
-        PlanCandidate(
-            index=i,
-            text=action.text,
-            rule=action.rule,
-            later=later,
-            in_plan=_clipped(action.text) in added,
-        )
-        for i, (action, later) in enumerate(moves)
-    )
-
-
-def _clipped(text: str) -> str:
-    """An action's text as `add_from_action` stores it (clipped to a step's length)."""
-    try:
-        return clean_text(text, clip=True)
-    except InputError:  # pragma: no cover - the coach writes no empty actions
-        return text
-
-
 def _completed(
     uow: UnitOfWork,
     review: Review,
@@ -412,7 +369,7 @@ def _completed(
         deal_name=review.deal.name if review.deal is not None else None,
         locale=review.locale,
         deal_id=review.deal_id,
-        plan_candidates=_plan_candidates(uow, review, assessment),
+        plan_candidates=candidates_of(uow, review.id, review.deal_id, assessment),
         owner_options=names_in(answered),
     )
 

@@ -33,6 +33,7 @@ from dealcoach.store.models import (
     PlanReminder,
     PlanStep,
     PlanStepEvent,
+    Review,
     Workspace,
 )
 from dealcoach.store.types import insert_for as _insert
@@ -93,6 +94,13 @@ class DealPlanRow:
     deal_name: str
     stage: str | None
     progress: ProgressRow
+
+
+@dataclass(frozen=True)
+class DealRow:
+    deal_id: int
+    deal_name: str
+    stage: str | None
 
 
 @dataclass(frozen=True)
@@ -226,6 +234,44 @@ def steps_of_deal(
         query = query.where(PlanStep.status != "dropped")
     query = query.order_by(order, PlanStep.due_on, PlanStep.id)
     return [StepRow(*list(row)) for row in session.execute(query).all()]
+
+
+def same_step(
+    session: Session, deal_id: int, text: str, statuses: Sequence[str] = ("open",)
+) -> StepRow | None:
+    """The deal's oldest step with exactly this text in one of `statuses` (the same step
+    added again by hand, or from another review of the deal)."""
+    row = session.execute(
+        select(*_STEP_COLUMNS)
+        .where(
+            PlanStep.deal_id == deal_id,
+            PlanStep.text == text,
+            PlanStep.status.in_(list(statuses)),
+        )
+        .order_by(PlanStep.id)
+        .limit(1)
+    ).first()
+    return StepRow(*list(row)) if row is not None else None
+
+
+def open_deals(session: Session, person_id: int, *, limit: int = 20) -> list[DealRow]:
+    """A rep's open deals, with or without a plan (the picker of `/dealcoach plan`): the most
+    recently reviewed first (last completed review), then the most recently touched."""
+    reviewed = func.max(Review.completed_at)
+    query = (
+        select(Deal.id, Deal.name, Deal.stage, reviewed.label("reviewed_at"))
+        .outerjoin(Review, and_(Review.deal_id == Deal.id, Review.status == "completed"))
+        .where(Deal.owner_id == person_id, Deal.outcome == "open")
+        .group_by(Deal.id, Deal.name, Deal.stage, Deal.updated_at)
+        .order_by(
+            case((reviewed.is_(None), 1), else_=0),
+            reviewed.desc(),
+            Deal.updated_at.desc(),
+            Deal.id.desc(),
+        )
+        .limit(limit)
+    )
+    return [DealRow(row[0], row[1], row[2]) for row in session.execute(query).all()]
 
 
 def set_status(session: Session, step_id: int, status: str) -> bool:
