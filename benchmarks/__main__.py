@@ -40,6 +40,10 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
         [],
         ["--reviews", "20000", "--reps", "200", "--managers", "20"],
     ),
+    "insights_bench": (
+        [],
+        ["--reviews", "20000", "--reps", "200", "--managers", "20"],
+    ),
 }
 
 

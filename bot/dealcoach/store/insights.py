@@ -1,7 +1,7 @@
 """What predicts a win (issue 15): SQL aggregates over closed deals, and why deals were lost.
 
 A *closed* deal has the outcome `won`, `lost` or `walked_away`. Each closed deal counts once,
-by its **last completed review** (ROW_NUMBER over the deal's completed reviews, newest first):
+by its **last completed review** (one index probe per closed deal, newest first):
 that review's flags (`review_flag`) and three key answers are the deal's *features*:
 
 - `economic_buyer_confirmed`: a decision-maker with `agenda.N.role = economic_buyer` whose
@@ -102,65 +102,52 @@ def last_reviews(
     scope: Scope | None, since: datetime | None, until: datetime | None = None
 ) -> Subquery:
     """(owner_id, review_id, outcome, won, outcome_reason): each closed deal's last completed
-    review, per scope owner."""
-    won = case((Deal.outcome == "won", 1), else_=0)
-    conditions = [
-        Review.status == "completed",
-        Review.deal_id.is_not(None),
-        Deal.outcome.in_(CLOSED),
-    ]
+    review (in [since, until) when given), per scope owner — a team's deals are its members'
+    (`deal.owner_id`, who reviews them).
+
+    Deal first: the closed deals, then each one's last review by one probe of the (deal_id,
+    completed_at) index (a correlated ORDER BY … LIMIT 1), instead of ROW_NUMBER over every
+    completed review: the cost follows the closed deals, not the size of the review log."""
+    latest = select(Review.id).where(Review.deal_id == Deal.id, Review.status == "completed")
     if since is not None:
-        conditions.append(Review.completed_at >= since)
+        latest = latest.where(Review.completed_at >= since)
     if until is not None:
-        conditions.append(Review.completed_at < until)
+        latest = latest.where(Review.completed_at < until)
+    last_id = (
+        latest.order_by(Review.completed_at.desc(), Review.id.desc())
+        .limit(1)
+        .correlate(Deal)
+        .scalar_subquery()
+    )
     if scope is None:
-        query = (
-            select(
-                literal(EVERYONE).label("owner_id"),
-                Review.id.label("review_id"),
-                Deal.outcome.label("outcome"),
-                won.label("won"),
-                Review.outcome_reason.label("outcome_reason"),
-                func.row_number()
-                .over(
-                    partition_by=Review.deal_id,
-                    order_by=(Review.completed_at.desc(), Review.id.desc()),
-                )
-                .label("rn"),
-            )
-            .select_from(Review)
-            .join(Deal, Deal.id == Review.deal_id)
-        )
+        deals = select(
+            literal(EVERYONE).label("owner_id"),
+            Deal.outcome.label("outcome"),
+            last_id.label("review_id"),
+        ).where(Deal.outcome.in_(CLOSED))
     else:
         s = scope.subquery("s")
-        query = (
+        deals = (
             select(
                 s.c.owner_id.label("owner_id"),
-                Review.id.label("review_id"),
                 Deal.outcome.label("outcome"),
-                won.label("won"),
-                Review.outcome_reason.label("outcome_reason"),
-                func.row_number()
-                .over(
-                    partition_by=(s.c.owner_id, Review.deal_id),
-                    order_by=(Review.completed_at.desc(), Review.id.desc()),
-                )
-                .label("rn"),
+                last_id.label("review_id"),
             )
             .select_from(s)
-            .join(Review, Review.person_id == s.c.member_id)
-            .join(Deal, Deal.id == Review.deal_id)
+            .join(Deal, Deal.owner_id == s.c.member_id)
+            .where(Deal.outcome.in_(CLOSED))
         )
-    ranked = query.where(and_(*conditions)).subquery("ranked")
+    closed = deals.subquery("closed")
     return (
         select(
-            ranked.c.owner_id,
-            ranked.c.review_id,
-            ranked.c.outcome,
-            ranked.c.won,
-            ranked.c.outcome_reason,
+            closed.c.owner_id,
+            Review.id.label("review_id"),
+            closed.c.outcome,
+            case((closed.c.outcome == "won", 1), else_=0).label("won"),
+            Review.outcome_reason.label("outcome_reason"),
         )
-        .where(ranked.c.rn == 1)
+        .select_from(closed)
+        .join(Review, Review.id == closed.c.review_id)
         .subquery("last")
     )
 
