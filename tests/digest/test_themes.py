@@ -37,3 +37,13 @@ def test_every_flag_has_a_digest_theme(locale: str) -> None:
     flags = _flags()
     assert {"interests_conflict", "champion_untested", "not_market_conform"} <= flags
     assert sorted(flags - set(strings["themes"])) == []
+
+
+def test_the_dutch_digest_wording_follows_the_glossary() -> None:
+    """prompts/nl/GLOSSARY.md: walk away is "nee zeggen" (never "afhaken"), the quadrants stay
+    untranslated (win-lose, not "win-verlies"), an agenda is "ingeschat", not "aangenomen"."""
+    folder = ROOT / "prompts" / "nl" / "digest"
+    for path in sorted(folder.iterdir()):
+        text = path.read_text("utf-8").lower()
+        for forbidden in ("afhak", "verlies-", "-verlies", "aangenomen"):
+            assert forbidden not in text, f"{path.name}: {forbidden!r}"
