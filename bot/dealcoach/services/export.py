@@ -13,6 +13,14 @@ arrive and never collected, so memory stays flat however large the log is.
 
 Both carry the review's coaching notes with their replies (`coaching_notes`; CSV: one JSON
 cell), looked up per batch of reviews.
+
+The deal's close plan (issue 15) and why it was lost are on the deal's **last completed
+review** (the newest; the loss reason is stored there): `plan_steps` — every step (open,
+done, dropped) with its owner, date, status, rule, the review it came from and its history
+— and `deal.outcome_reason` / `deal.outcome_reason_text`. On the deal's earlier reviews
+`plan_steps` is null (JSONL) / empty (CSV). CSV: the columns `deal_outcome_reason`,
+`deal_outcome_reason_text` and `plan_steps` (one JSON cell) come last, neutralised like
+every text cell.
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ from typing import Any, Literal, TextIO
 
 from dealcoach.coach.bank import load_bank
 from dealcoach.errors import InputError
+from dealcoach.services.plans import plans_of_deals
 from dealcoach.store import notes as notes_q
+from dealcoach.store import plans as plans_q
 from dealcoach.store.repositories import ExportRow
-from dealcoach.store.uow import Store
+from dealcoach.store.uow import Store, UnitOfWork
 
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -54,6 +64,8 @@ FIXED_COLUMNS = [
     "flags",
     "next_steps",
 ]
+# after the answer columns, `answers_other` and `coaching_notes` (issue 15)
+PLAN_COLUMNS = ["deal_outcome_reason", "deal_outcome_reason_text", "plan_steps"]
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -95,6 +107,8 @@ def row_to_json(row: ExportRow) -> dict[str, Any]:
             "value": row.deal_value,
             "stage": row.deal_stage,
             "outcome": row.deal_outcome,
+            "outcome_reason": row.outcome_reason,
+            "outcome_reason_text": row.outcome_reason_text,
         },
         "answers": row.answers,
         "assessment": row.assessment,
@@ -165,27 +179,40 @@ def notes_json(rows: list[notes_q.NoteRow]) -> list[dict[str, Any]]:
     return notes
 
 
-def _with_notes(
-    store: Store, since: datetime | None
-) -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
-    """Each exported row with its coaching notes, looked up one batch of reviews at a time
-    in the export's own transaction (memory stays bounded by the batch)."""
+Extras = tuple[list[dict[str, Any]], list[dict[str, Any]] | None]  # notes, plan steps
+
+
+def _with_notes(store: Store, since: datetime | None) -> Iterator[tuple[ExportRow, Extras]]:
+    """Each exported row with its coaching notes and (on a deal's last completed review) the
+    deal's plan steps, looked up one batch of reviews at a time in the export's own
+    transaction (memory stays bounded by the batch)."""
     with store.unit_of_work() as uow:
-        yield from _batched_notes(uow.session, uow.reviews.iter_export(since=since))
+        yield from _batched_notes(uow, uow.reviews.iter_export(since=since))
+
+
+def _plans(uow: UnitOfWork, batch: list[ExportRow]) -> dict[int, list[dict[str, Any]]]:
+    """The plan steps of the deals whose last completed review is in the batch, by review."""
+    deal_ids = sorted({row.deal_id for row in batch if row.deal_id is not None})
+    last = plans_q.last_completed_reviews(uow.session, deal_ids)
+    in_batch = {row.review_id for row in batch}
+    deals = [deal for deal, review in last.items() if review in in_batch]
+    steps = plans_of_deals(uow, deals)
+    return {last[deal]: steps.get(deal, []) for deal in deals}
 
 
 def _batched_notes(
-    session: Any, rows: Iterator[ExportRow]
-) -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
+    uow: UnitOfWork, rows: Iterator[ExportRow]
+) -> Iterator[tuple[ExportRow, Extras]]:
     batch: list[ExportRow] = []
 
-    def flush() -> Iterator[tuple[ExportRow, list[dict[str, Any]]]]:
-        found = notes_q.on_reviews(session, [row.review_id for row in batch])
+    def flush() -> Iterator[tuple[ExportRow, Extras]]:
+        found = notes_q.on_reviews(uow.session, [row.review_id for row in batch])
         grouped: dict[int, list[notes_q.NoteRow]] = {}
         for note in found:
             grouped.setdefault(note.review_id, []).append(note)
+        plans = _plans(uow, batch)
         for row in batch:
-            yield row, notes_json(grouped.get(row.review_id, []))
+            yield row, (notes_json(grouped.get(row.review_id, [])), plans.get(row.review_id))
         batch.clear()
 
     for row in rows:
@@ -209,9 +236,10 @@ def write_export(
     `on_row()` is called after each review written (the CLI's progress bar)."""
     count = 0
     if fmt == "jsonl":
-        for row, notes in _with_notes(store, since):
+        for row, (notes, plan) in _with_notes(store, since):
             record = row_to_json(row)
             record["coaching_notes"] = notes
+            record["plan_steps"] = plan
             out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
             count += 1
             if on_row is not None:
@@ -226,8 +254,9 @@ def write_export(
         FIXED_COLUMNS
         + [f"answer:{q}" for q in question_ids]
         + ["answers_other", "coaching_notes"]
+        + PLAN_COLUMNS
     )
-    for row, notes in _with_notes(store, since):
+    for row, (notes, plan) in _with_notes(store, since):
         other = {k: v for k, v in row.answers.items() if k not in known}
         writer.writerow(
             [
@@ -255,6 +284,11 @@ def write_export(
             + [_cell(row.answers.get(q)) for q in question_ids]
             + [_cell(json.dumps(other, ensure_ascii=False)) if other else ""]
             + [_cell(json.dumps(notes, ensure_ascii=False)) if notes else ""]
+            + [
+                _cell(row.outcome_reason),
+                _cell(row.outcome_reason_text),
+                _cell(json.dumps(plan, ensure_ascii=False)) if plan else "",
+            ]
         )
         count += 1
         if on_row is not None:

@@ -950,6 +950,23 @@ def export_plans(
     return out
 
 
+def plans_of_deals(uow: UnitOfWork, deal_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """For `dealcoach export`: the steps of these deals (every status, with history), as
+    `export_plans` records without the deal and rep fields, in keyset pages."""
+    out: dict[int, list[dict[str, Any]]] = {d: [] for d in deal_ids}
+    if not deal_ids:
+        return out
+    after, page = 0, 1000
+    while True:
+        batch = export_plans(uow, deal_ids=deal_ids, after_id=after, limit=page)
+        for record in batch:
+            step = {k: v for k, v in record.items() if k not in ("deal_name", "user_id")}
+            out.setdefault(record["deal_id"], []).append(step)
+        if len(batch) < page:
+            return out
+        after = batch[-1]["step_id"]
+
+
 # --- services ----------------------------------------------------------------------------------
 
 
@@ -1034,9 +1051,7 @@ class AsyncPlanService:
     async def deal_plan(self, actor: Actor, deal_id: int, **kw: Any) -> DealPlan:
         return await self.store.run(deal_plan, actor, deal_id, **kw)
 
-    async def review_candidates(
-        self, actor: Actor, review_id: int, **kw: Any
-    ) -> ReviewCandidates:
+    async def review_candidates(self, actor: Actor, review_id: int, **kw: Any) -> ReviewCandidates:
         return await self.store.run(review_candidates, actor, review_id, **kw)
 
     async def plan_deals(self, actor: Actor, **kw: Any) -> list[DealPlanSummary]:

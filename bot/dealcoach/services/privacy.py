@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from dealcoach.errors import InputError, NotFound
+from dealcoach.services.plans import forget_plans
 from dealcoach.store.notes import forget as forget_notes
 from dealcoach.store.repositories import ForgetResult, PruneResult, prune_oauth_states
 from dealcoach.store.types import utcnow
@@ -21,6 +22,7 @@ class Forgotten:
     reviews: int
     answers: int
     notes: int = 0  # coaching notes and replies deleted
+    plan_steps: int = 0  # close-plan steps deleted (with their history and reminders)
 
 
 def _forget(uow: UnitOfWork, user_id: str, workspace: str | None) -> Forgotten:
@@ -34,13 +36,18 @@ def _forget(uow: UnitOfWork, user_id: str, workspace: str | None) -> Forgotten:
     # Coaching notes they wrote or that were written on their reviews, with their replies
     # (issue 16): deleted explicitly, not left to ON DELETE CASCADE alone.
     notes = forget_notes(uow.session, [p.id for p in people])
+    # Their close plans (issue 15): steps with history and reminders, before their deals go.
+    steps = forget_plans(uow, [p.id for p in people])
     result: ForgetResult = uow.people.forget(people)
-    return Forgotten(user_id, workspaces, result.people, result.reviews, result.answers, notes)
+    return Forgotten(
+        user_id, workspaces, result.people, result.reviews, result.answers, notes, steps
+    )
 
 
 def forget_user(store: Store, user_id: str, workspace: str | None = None) -> Forgotten:
-    """Delete a person (in every workspace, or one) with all their reviews and answers, and
-    the coaching notes they wrote or that were written on their reviews."""
+    """Delete a person (in every workspace, or one) with all their reviews and answers, the
+    coaching notes they wrote or that were written on their reviews, and their close plans
+    (steps, history, reminders) — in one transaction."""
     user_id = user_id.strip()
     if not user_id:
         raise InputError("--user must name a user id")

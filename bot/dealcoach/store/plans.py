@@ -604,6 +604,29 @@ def forget(session: Session, person_ids: Sequence[int]) -> int:
     return int(getattr(deleted, "rowcount", 0) or 0)
 
 
+def last_completed_reviews(session: Session, deal_ids: Sequence[int]) -> dict[int, int]:
+    """Each deal's last completed review (latest `completed_at`, then highest id: the review
+    a loss reason is stored on), for `dealcoach export`: `{deal_id: review_id}`."""
+    ids = list(deal_ids)
+    if not ids:
+        return {}
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=Review.deal_id,
+            order_by=(Review.completed_at.desc(), Review.id.desc()),
+        )
+        .label("rank")
+    )
+    inner = (
+        select(Review.deal_id, Review.id, rank)
+        .where(Review.deal_id.in_(ids), Review.status == "completed")
+        .subquery("r")
+    )
+    rows = session.execute(select(inner.c.deal_id, inner.c.id).where(inner.c.rank == 1)).all()
+    return {int(deal): int(review) for deal, review in rows}
+
+
 @dataclass(frozen=True)
 class ExportStepRow:
     step: StepRow

@@ -506,6 +506,10 @@ class ExportRow:
     assessment: dict[str, Any]
     advice_text: str | None
     answers: dict[str, Any] = field(default_factory=dict)
+    deal_id: int | None = None
+    # why the deal was lost (issue 15): set on the deal's last completed review only
+    outcome_reason: str | None = None
+    outcome_reason_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -952,6 +956,9 @@ class ReviewRepo(_Repo):
                     Assessment.flags,
                     Assessment.data,
                     Assessment.advice_text,
+                    Review.deal_id,
+                    Review.outcome_reason,
+                    Review.outcome_reason_text,
                 )
                 .join(Person, Person.id == Review.person_id)
                 .join(Workspace, Workspace.id == Review.workspace_id)
@@ -998,6 +1005,9 @@ class ReviewRepo(_Repo):
                     assessment=dict(row[19] or {}),
                     advice_text=row[20],
                     answers=answers[row[0]],
+                    deal_id=row[21],
+                    outcome_reason=row[22],
+                    outcome_reason_text=row[23],
                 )
             last_id = ids[-1]
             if len(rows) < batch_size:
