@@ -12,6 +12,9 @@ Conventions:
   envelope `{"verb", "review_id", "nonce", "qids"}`: `qids` names the questions this card
   showed, so a resubmitted old card only ever re-saves its own answers, and `nonce` makes
   the final submit's idempotency key.
+- Size: Teams refuses a card over ~28 KB. The agenda round with six decision-makers and
+  every follow-up is the biggest card (tests/teams/test_card_size.py measures it); a choice's
+  help text, the same for every person, is shown once — under the first person's question.
 - Text that came from users (deal names, answers, advice built from them) must arrive here
   already escaped for Teams markdown (`coach.markup.escape_teams`); input `value`s and choice
   titles are plain text and are not markdown-rendered, so they are passed as typed.
@@ -189,8 +192,12 @@ def step_card(
     errors: Mapping[str, str] | None = None,
     notice_md: str | None = None,
     nonce: str = "",
+    page_md: str | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> Card:
-    """One round of the review as a card. `deal_name_md` / `notice_md` are already escaped."""
+    """One round of the review as a card. `deal_name_md` / `notice_md` are already escaped.
+    `page_md`: which decision-makers this page of the agenda shows; `extra`: more envelope
+    (the page's `start` and `more`, see `review_cards`)."""
     errors = dict(errors or {})
     title = round_title or t(locale, f"round.{round_id}")
     body: list[Element] = [
@@ -198,6 +205,8 @@ def step_card(
     ]
     if deal_name_md:
         body.append(text(deal_name_md, isSubtle=True, spacing="None"))
+    if page_md:
+        body.append(text(page_md, weight="Bolder", spacing="Small"))
     if notice_md:
         body.append(text(notice_md, color="Warning"))
     if round_intro:
@@ -207,6 +216,7 @@ def step_card(
 
     current_person: int | None = None
     items: list[Element] = body
+    helped: set[str] = set()  # a choice's help is shown once (the same for every person)
     for question in questions:
         match = _PERSON.match(question.id)
         person = int(match.group(1)) if match else None
@@ -223,7 +233,10 @@ def step_card(
         elif person is None:
             items = body
         items.append(input_for(question, answers.get(question.id), locale))
-        if question.type in {"choice", "multi_choice"} and question.help:
+        generic = _PERSON.sub("agenda.N.", question.id)
+        if question.type in {"choice", "multi_choice"} and question.help \
+                and generic not in helped:
+            helped.add(generic)
             items.append(text(question.help, isSubtle=True, size="Small", spacing="None"))
         if question.id in errors:
             items.append(text(errors[question.id], color="Attention", size="Small", spacing="None"))
@@ -238,6 +251,7 @@ def step_card(
         "nonce": nonce,
         "qids": ",".join(q.id for q in questions),
         "people": people,
+        **(extra or {}),
     }
     actions = [
         execute(t(locale, "card.finish" if is_last else "card.next"), VERB_STEP, envelope,

@@ -9,6 +9,7 @@ turns the result into a card. No coaching logic and no SQL here.
 from __future__ import annotations
 
 import logging
+import re
 
 from dealcoach.coach.advice import render_advice
 from dealcoach.coach.bank import load_bank
@@ -37,13 +38,14 @@ from dealcoach.teams.payload import (
     review_id,
 )
 from dealcoach.teams.replies import Reply, user_message
-from dealcoach.teams.review_cards import advice_of, step_card
+from dealcoach.teams.review_cards import PAGE_PEOPLE, advice_of, step_card
 from dealcoach.teams.strings import t
 
 log = logging.getLogger("dealcoach.teams")
 
 VERBS = cards.VERBS
 MAX_PEOPLE = 9  # the most decision-makers a card may ask for; the bank caps it lower
+_PERSON = re.compile(r"^agenda\.(\d+)\.")
 
 
 def completion_key(review_id: int, nonce: str) -> str:
@@ -100,11 +102,22 @@ def _typed(data: CardData, locale: str) -> tuple[list[str], dict[str, RawAnswer]
     return qids, {qid: raw_value(bank.questions[qid].type, data.get(qid)) for qid in qids}
 
 
+def _page(data: CardData, qids: list[str]) -> tuple[int, bool, int]:
+    """The agenda page a card showed (`review_cards` module doc): the `start` it was shown
+    after, whether more people follow it, and the last person on it."""
+    start = bounded_int(data.get("start") or 0, 0, MAX_PEOPLE)
+    more = str(data.get("more") or "0") == "1"
+    persons = [int(m.group(1)) for m in (_PERSON.match(q) for q in qids) if m]
+    return start, more, max(persons, default=start)
+
+
 async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
                       data: CardData) -> Reply:
     """*Next* / *Finish*: the step saved and what follows it in one transaction — the next
-    step, or the advice (a resubmitted last card: the same advice, once)."""
+    step, or the advice (a resubmitted last card: the same advice, once). A page of the
+    agenda with people after it: saved, then the next page."""
     qids, raw = _typed(data, locale)
+    start, more, last = _page(data, qids)
     key = completion_key(reviewed, str(data.get("nonce") or ""))
     try:
         saved = await deps.reviews.save_step(actor, reviewed, raw, key, shown=qids)
@@ -112,9 +125,12 @@ async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
         if err.show is None:  # pragma: no cover - the card named known questions
             raise
         return Reply(card=step_card(err.review, err.show, typed=raw, errors=err.errors,
-                                    again=True))
+                                    again=True, start=start, more=more))
     if saved.completed is not None:
         return Reply(card=await completed_card(deps, actor, saved.completed))
+    if more:  # the agenda's next page: the round again, with as many people as before
+        people = bounded_int(data.get("people"), 1, MAX_PEOPLE)
+        return await _agenda_page(deps, actor, locale, reviewed, people, start=last)
     if saved.review.show is not None:
         return Reply(card=step_card(saved.review, saved.review.show))
     # Nothing left to show, yet not completed: completing says why (a Conflict).
@@ -122,16 +138,38 @@ async def submit_step(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
     return Reply(card=await completed_card(deps, actor, done))
 
 
-async def add_person(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
-                     data: CardData) -> Reply:
-    """*Add a decision-maker*: the agenda round again with one more person, keeping what
-    was typed (saved with the step when it is submitted)."""
-    people = bounded_int(data.get("people"), 1, MAX_PEOPLE)
-    _qids, raw = _typed(data, locale)
+async def _agenda_page(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                       people: int, *, start: int,
+                       typed: dict[str, RawAnswer] | None = None) -> Reply:
     view = await deps.reviews.add_person(actor, reviewed, people)
     if view.show is None:  # pragma: no cover - the service always shows the agenda
         return Reply(message=t(locale, "card.stale"))
-    return Reply(card=step_card(view, view.show, typed=raw))
+    return Reply(card=step_card(view, view.show, typed=typed, start=start))
+
+
+async def add_person(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int,
+                     data: CardData) -> Reply:
+    """*Add a decision-maker*: the agenda round again with one more person, keeping what
+    was typed (saved with the step when it is submitted). On a full page the page is saved
+    first and the new person gets a page of their own (see `review_cards`)."""
+    people = bounded_int(data.get("people"), 1, MAX_PEOPLE)
+    qids, raw = _typed(data, locale)
+    start, _more, last = _page(data, qids)
+    on_page = {int(m.group(1)) for m in (_PERSON.match(q) for q in qids) if m}
+    if len(on_page) < PAGE_PEOPLE:  # room on this page: the new person joins it
+        return await _agenda_page(deps, actor, locale, reviewed, people, start=start,
+                                  typed=raw)
+    key = completion_key(reviewed, str(data.get("nonce") or ""))
+    try:
+        saved = await deps.reviews.save_step(actor, reviewed, raw, key, shown=qids)
+    except InvalidStep as err:
+        if err.show is None:  # pragma: no cover - the card named known questions
+            raise
+        return Reply(card=step_card(err.review, err.show, typed=raw, errors=err.errors,
+                                    again=True, start=start))
+    if saved.completed is not None:  # pragma: no cover - the agenda is never the last round
+        return Reply(card=await completed_card(deps, actor, saved.completed))
+    return await _agenda_page(deps, actor, locale, reviewed, people, start=last)
 
 
 async def update_review(deps: TeamsDeps, actor: Actor, locale: str, reviewed: int) -> Reply:
