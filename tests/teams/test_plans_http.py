@@ -144,6 +144,12 @@ def test_plan_command_shows_the_plan_and_adds_steps_by_hand(
     made = steps(migrated_url)
     assert made[1].text == "Send *the* security answers <b>now</b>"  # stored as typed
 
+    twice = rita.submit(body["value"] and plan, plan_cards.VERB_ADD, {  # the same card again
+        plan_cards.TEXT_INPUT: "Send *the* security answers <b>now</b>",
+        plan_cards.OWNER_INPUT: "c:Carla"})["value"]
+    assert "already in the plan of Acme renewal" in card_text(twice)
+    assert len(steps(migrated_url)) == 2
+
     empty = rita.submit(plan, plan_cards.VERB_ADD, {plan_cards.TEXT_INPUT: "  "})["value"]
     assert "Write what the step is." in card_text(empty)
     assert len(steps(migrated_url)) == 2
