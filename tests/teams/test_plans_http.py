@@ -134,7 +134,8 @@ def test_plan_command_shows_the_plan_and_adds_steps_by_hand(
     assert "Close plan · Acme renewal" in text and "0 of 1 step done" in text
     assert "— us, by" in text
 
-    body = rita.submit(plan, plan_cards.VERB_ADD, {
+    sent = plan
+    body = rita.submit(sent, plan_cards.VERB_ADD, {
         plan_cards.TEXT_INPUT: "Send *the* security answers <b>now</b>",
         plan_cards.OWNER_INPUT: "c:Carla"})
     plan = body["value"]
@@ -144,7 +145,7 @@ def test_plan_command_shows_the_plan_and_adds_steps_by_hand(
     made = steps(migrated_url)
     assert made[1].text == "Send *the* security answers <b>now</b>"  # stored as typed
 
-    twice = rita.submit(body["value"] and plan, plan_cards.VERB_ADD, {  # the same card again
+    twice = rita.submit(sent, plan_cards.VERB_ADD, {  # the same card, submitted again
         plan_cards.TEXT_INPUT: "Send *the* security answers <b>now</b>",
         plan_cards.OWNER_INPUT: "c:Carla"})["value"]
     assert "already in the plan of Acme renewal" in card_text(twice)
