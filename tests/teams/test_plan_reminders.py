@@ -163,3 +163,11 @@ async def test_a_paused_rep_gets_no_reminder_and_dutch_after_resume(
     (card,) = reminders(connector, rita)
     assert "Te laat bij Acme renewal" in card_text(card)
     assert find_action(card, plan_cards.VERB_DONE)["title"] == "Gedaan"
+
+
+def test_the_teams_notifier_is_a_plan_reminder_notifier() -> None:
+    from dealcoach.digest.notifier import PlanReminderNotifier, sends_plan_reminders
+
+    notifier = TeamsNotifier(runtime=None)  # type: ignore[arg-type]
+    assert sends_plan_reminders(notifier)
+    assert isinstance(notifier, PlanReminderNotifier)
