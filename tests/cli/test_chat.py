@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from dealcoach.coach import load_bank
+
 DEALCOACH = str(Path(sys.executable).with_name("dealcoach"))
+MAX_PEOPLE = load_bank("en").max_people  # 6 since issue 15
 
 GOOD: dict[str, Any] = {
     "deal.name": "Acme CRM",
@@ -123,7 +126,11 @@ BAD_CASES = [
     ),
     ("huge_field", {**GOOD, "fit.need": "x" * 100_000}, ["fit.need", "at most 2000"]),
     ("nul_byte", {**GOOD, "fit.need": "a\x00b"}, ["fit.need", "NUL"]),
-    ("fourth_person", {**GOOD, "agenda.4.who": "Zoe"}, ["agenda.4.who", "agenda.1 to agenda.3"]),
+    (
+        "one_person_too_many",
+        {**GOOD, f"agenda.{MAX_PEOPLE + 1}.who": "Zoe"},
+        [f"agenda.{MAX_PEOPLE + 1}.who", f"agenda.1 to agenda.{MAX_PEOPLE}"],
+    ),
 ]
 
 

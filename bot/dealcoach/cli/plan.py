@@ -202,11 +202,7 @@ def _print_all(session: _Session) -> None:
     click.echo(title)
     click.echo("─" * min(len(title), 72))
     for summary in plans:
-        progress = summary.progress.text(locale)
-        click.echo(
-            "  "
-            + message(locale, "plan_deal_line", deal=one_line(summary.deal_name), progress=progress)
-        )
+        click.echo(f"  {one_line(summary.deal_name)}: {summary.progress.text(locale)}")
     click.echo("")
     click.echo(message(locale, "plan_hint_deal"))
 
