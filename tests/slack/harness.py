@@ -156,7 +156,9 @@ class SlackSender:
         user: str = "U2147483697",
         value: str = "",
         view_id: str | None = None,
+        selected: str | None = None,
     ) -> httpx.Response:
+        """A button (`value`) or a select / overflow option (`selected`) inside a modal."""
         payload = load_payload("block_actions_view")
         payload["user"].update(id=user, username=user.lower(), name=user.lower())
         current = payload["view"]
@@ -164,9 +166,13 @@ class SlackSender:
         current["id"] = view_id or view.get("id") or current["id"]
         current["state"] = {"values": state_values(view, values or {})}
         payload["container"]["view_id"] = current["id"]
-        payload["actions"][0].update(
-            action_id=action_id, value=value, block_id=_block_of(view, action_id)
-        )
+        action: dict[str, Any] = payload["actions"][0]
+        action.update(action_id=action_id, value=value, block_id=_block_of(view, action_id))
+        if selected is not None:
+            kind = _element_of(view, action_id).get("type", "static_select")
+            for key in ("value", "text"):
+                action.pop(key, None)
+            action.update(type=kind, selected_option=_option_of(view, action_id, selected))
         return self.signed(interactive_body(payload))
 
     def message_action(
@@ -177,13 +183,27 @@ class SlackSender:
         user: str = "U2147483697",
         selected: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
+        block_id: str | None = None,
+        selected_date: str | None = None,
+        retry_num: int | None = None,
     ) -> httpx.Response:
+        """A button (`value`), a select (`selected`) or a datepicker (`selected_date`) on a
+        message in the app's DM; `block_id` defaults to the block holding `action_id` in
+        `blocks`, if any."""
         payload = load_payload("block_actions_message")
         payload["user"].update(id=user, username=user.lower(), name=user.lower())
         payload["response_url"] = self._response_url()
         payload["message"]["blocks"] = blocks or []
         action: dict[str, Any] = payload["actions"][0]
         action.update(action_id=action_id, value=value)
+        if block_id is None and blocks:
+            block_id = _block_of({"blocks": blocks}, action_id)
+        if block_id is not None:
+            action["block_id"] = block_id
+        if selected_date is not None:
+            for key in ("value", "text"):
+                action.pop(key, None)
+            action.update(type="datepicker", selected_date=selected_date)
         if selected is not None:
             action.pop("value", None)
             action.pop("text", None)
@@ -194,7 +214,7 @@ class SlackSender:
                     "value": selected,
                 },
             )
-        return self.signed(interactive_body(payload))
+        return self.signed(interactive_body(payload), retry_num=retry_num)
 
     def event(
         self, name: str, *, user: str = "U2147483697", retry_num: int | None = None
@@ -215,6 +235,27 @@ def _block_of(view: dict[str, Any], action_id: str) -> str:
         if accessory.get("action_id") == action_id:
             return str(block.get("block_id", ""))
     raise AssertionError(f"no element with action_id {action_id!r} in the view")
+
+
+def _element_of(view: dict[str, Any], action_id: str) -> dict[str, Any]:
+    for block in view.get("blocks") or []:
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
+            if element.get("action_id") == action_id:
+                return dict(element)
+    raise AssertionError(f"no element with action_id {action_id!r} in the view")
+
+
+def _option_of(view: dict[str, Any], action_id: str, value: str) -> dict[str, Any]:
+    """The option a user picks, as Slack reports it; several elements may share an action
+    id (one overflow per step), so the option is looked up in all of them."""
+    for block in view.get("blocks") or []:
+        for element in [*(block.get("elements") or []), block.get("accessory") or {}]:
+            if element.get("action_id") != action_id:
+                continue
+            for option in element.get("options") or []:
+                if option.get("value") == value:
+                    return dict(option)
+    raise AssertionError(f"option {value!r} of {action_id!r} not offered")
 
 
 def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -242,6 +283,8 @@ def state_values(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]
             entry["selected_option"] = None if answer is None else _option(options, answer)
         elif kind in ("multi_static_select", "checkboxes"):
             entry["selected_options"] = [_option(options, a) for a in (answer or [])]
+        elif kind == "datepicker":
+            entry["selected_date"] = answer or None
         else:  # pragma: no cover - a new element type needs a line here
             raise AssertionError(f"state_values does not know {kind}")
         state[block["block_id"]] = {element["action_id"]: entry}
@@ -255,6 +298,8 @@ def _initial(element: dict[str, Any]) -> Any:
         return element["initial_option"]["value"]
     if "initial_options" in element:
         return [o["value"] for o in element["initial_options"]]
+    if "initial_date" in element:
+        return element["initial_date"]
     return None
 
 

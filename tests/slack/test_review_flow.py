@@ -136,7 +136,7 @@ def test_add_a_decision_maker_keeps_what_was_typed(
     assert driver.follow(driver.submit_step(SCENARIOS["pursue"])) == "update"
     assert "agenda.1.who" in driver.block_ids() and "agenda.2.who" not in driver.block_ids()
     assert driver.view is not None
-    for n in (2, 3):
+    for n in range(2, 7):  # up to six decision-makers (issue 15)
         typed = {"agenda.1.who": "Dana (CFO)", "agenda.1.certainty": "assumed"}
         resp = slack.view_action(driver.view, "add_person", values=typed)
         assert resp.status_code == 200
@@ -148,14 +148,14 @@ def test_add_a_decision_maker_keeps_what_was_typed(
         who = next(b for b in view["blocks"] if b.get("block_id") == "agenda.1.who")
         assert who["element"]["initial_value"] == "Dana (CFO)"
         driver.view = view
-    # three is the maximum: no more button
+    # six is the maximum: no more button
     assert not any(b["type"] == "actions" for b in driver.view["blocks"])
     answers = {
         **SCENARIOS["pursue"],
         "agenda.2.who": "Sam (IT)",
         "agenda.2.certainty": "unknown",
-        "agenda.3.who": "",
-        "agenda.3.certainty": None,
+        **{f"agenda.{n}.who": "" for n in range(3, 7)},
+        **{f"agenda.{n}.certainty": None for n in range(3, 7)},
     }
     action = driver.follow(driver.submit_step(answers))
     assert action == "update"

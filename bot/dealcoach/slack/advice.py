@@ -9,11 +9,17 @@ fallback `text` and the DESIGN.md metadata (contract)::
 User text reaches the blocks only through the coach's Slack flavor, whose Jinja2 finalize
 escapes `& < >`, so `<!channel>` typed in an answer is shown, never pings. The header is
 plain text (rendered with the text flavor, since Slack shows plain_text literally).
+
+Under the advice, each move the service offers (`CompletedReview.plan_candidates`, at most
+3 now + 3 later) gets a short section with an *Add to plan* button (`advice_plan:<n>`, value
+`<n>|<review id>`; `plan_blocks.add_to_plan_blocks`), or "in the plan" when the deal's plan
+has it already: at most 7 blocks, so header, advice, those and the buttons stay ≤ 50.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from dealcoach.coach.advice import render_advice
 from dealcoach.slack import crm_blocks, limits
 from dealcoach.slack.context import SlackDeps
+from dealcoach.slack.plan_blocks import Candidate, add_to_plan_blocks, candidates_of
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -47,8 +54,17 @@ def advice_metadata(review_id: str, assessment: Any) -> JSON:
     }
 
 
-def advice_blocks(model: Any, review_id: str, *, buttons: bool = True) -> tuple[list[JSON], str]:
-    """(blocks, fallback text) for an AdviceModel; always within Block Kit limits."""
+def advice_blocks(
+    model: Any,
+    review_id: str,
+    *,
+    buttons: bool = True,
+    candidates: Sequence[Candidate] = (),
+) -> tuple[list[JSON], str]:
+    """(blocks, fallback text) for an AdviceModel; always within Block Kit limits.
+    `candidates`: the moves offered with *Add to plan* (issue 15), one short section with a
+    button each under the advice (only with `buttons`); the advice itself is cut first when
+    the message would pass 50 blocks."""
     locale = model.locale
     note = t(locale, "modal.truncated")
     slack = render_advice(model, "slack")
@@ -84,7 +100,8 @@ def advice_blocks(model: Any, review_id: str, *, buttons: bool = True) -> tuple[
     }
     tail = [context]
     if buttons:
-        tail.insert(0, _buttons(locale, review_id))
+        tail = [*add_to_plan_blocks(locale, review_id, candidates), _buttons(locale, review_id)]
+        tail.append(context)
     room = limits.MESSAGE_BLOCKS - len(tail)
     body = limits.fit_blocks(blocks, room, note)
     fallback = limits.clip(slack.fallback, limits.MESSAGE_TEXT - 200, note)
@@ -143,7 +160,9 @@ def _buttons(locale: str, review_id: str) -> JSON:
 async def post_advice(client: AsyncWebClient, deps: SlackDeps, actor: Any, completed: Any) -> None:
     """DM the advice to the reviewer, with the DESIGN.md metadata."""
     review_id = str(completed.review_id)
-    blocks, fallback = advice_blocks(completed.advice, review_id)
+    blocks, fallback = advice_blocks(
+        completed.advice, review_id, candidates=candidates_of(completed)
+    )
     await client.chat_postMessage(
         channel=actor.user_id,
         text=fallback,

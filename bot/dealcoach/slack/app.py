@@ -96,7 +96,17 @@ def build_app(
         context["dealcoach"] = deps
         return await next()
 
-    from dealcoach.slack.listeners import actions, coaching, commands, crm, events, manager, views
+    from dealcoach.slack.listeners import (
+        actions,
+        coaching,
+        commands,
+        crm,
+        events,
+        manager,
+        outcome,
+        plans,
+        views,
+    )
 
     crm.register(app)  # CRM link (issue 17): before commands, so `/dealcoach crm` reaches it
     commands.register(app)
@@ -105,6 +115,8 @@ def build_app(
     events.register(app)
     manager.register(app)  # App Home and reminder buttons (digest/teams feature)
     coaching.register(app)  # Open review, coaching notes, Reply / Mark as done (issue 16)
+    outcome.register(app)  # Record outcome, and why a deal was lost (issue 15)
+    plans.register(app)  # Add to plan, the plan modal, reminder buttons (issue 15)
 
     @app.error
     async def _on_error(

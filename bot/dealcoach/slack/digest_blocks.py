@@ -61,7 +61,8 @@ def section_blocks(rendered: RenderedSections, locale: str) -> list[JSON]:
             ],
         }
     )
-    if len(blocks) > limits.MESSAGE_BLOCKS:  # cannot happen with 8 sections; kept as a guarantee
+    # 10 sections (the monthly "What predicts a win" included) → at most 22 blocks; kept anyway.
+    if len(blocks) > limits.MESSAGE_BLOCKS:
         blocks = [*blocks[: limits.MESSAGE_BLOCKS - 1], blocks[-1]]
     return blocks
 

@@ -1,5 +1,6 @@
-"""The App Home tab: a rep's recent reviews and a start/resume button; a manager also sees
-their team's week at a glance. Published on `app_home_opened` and after each completed
+"""The App Home tab: a rep's recent reviews and a start/resume button, their open close
+plans (progress, overdue steps, *Open plan*; issue 15); a manager also sees their team's
+week at a glance. Published on `app_home_opened` and after each completed
 review (`publish_home`).
 
 The data comes from `services.digests.home_data` (own reviews only; the team glance only for
@@ -10,6 +11,7 @@ Kit limits (validated with slack_sdk.models in the tests).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,13 +23,16 @@ from dealcoach.digest.render import percent
 from dealcoach.digest.render import text as dtext
 from dealcoach.services.actors import Actor
 from dealcoach.services.digests import AsyncDigestService, HomeData
+from dealcoach.services.plans import StepView
 from dealcoach.slack import limits
 from dealcoach.slack.context import SlackDeps
+from dealcoach.slack.plan_blocks import HOME_PLANS, home_blocks
 
 log = logging.getLogger("dealcoach.slack")
 
 ACTION_HOME_START = "home_start_review"
 ACTION_HOME_RESUME = "home_resume_review"
+HOME_OVERDUE_DEALS = 3  # deals whose overdue steps are listed (one plan read each)
 
 
 def _section(text: str, locale: str) -> dict[str, Any]:
@@ -62,7 +67,9 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d") if value else "-"
 
 
-def home_view(data: HomeData) -> dict[str, Any]:
+def home_view(data: HomeData, plans: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The Home tab; `plans`: the rep's close-plan blocks (`plan_blocks.home_blocks`), shown
+    after their recent reviews."""
     locale = data.locale
     labels = load_bank(locale).labels
     buttons = [_button(ACTION_HOME_START, dtext(locale, "home_start"), "new", primary=True)]
@@ -97,6 +104,7 @@ def home_view(data: HomeData) -> dict[str, Any]:
         blocks.append(_section(f"*{dtext(locale, 'home_recent')}*\n" + "\n".join(lines), locale))
     else:
         blocks.append(_section(dtext(locale, "home_none"), locale))
+    blocks.extend(plans)
 
     team = data.team
     if team is not None:
@@ -135,7 +143,21 @@ async def publish_home(client: AsyncWebClient, deps: SlackDeps, actor: Actor) ->
         deps.services.async_store, default_locale=deps.settings.dealcoach_lang
     )
     data = await service.home(actor)
-    await client.views_publish(user_id=actor.user_id, view=home_view(data))
+    plans = await plan_section(deps, actor, data.locale)
+    await client.views_publish(user_id=actor.user_id, view=home_view(data, plans))
+
+
+async def plan_section(deps: SlackDeps, actor: Actor, locale: str) -> list[dict[str, Any]]:
+    """The rep's open close plans (issue 15): one query for all their deals' progress, and
+    the overdue steps of the first few deals that have any."""
+    service = deps.services.async_plans
+    summaries = await service.my_plans(actor, limit=HOME_PLANS + 1)
+    overdue: dict[int, list[StepView]] = {}
+    for summary in summaries[:HOME_PLANS]:
+        if summary.progress.overdue and len(overdue) < HOME_OVERDUE_DEALS:
+            plan = await service.deal_plan(actor, summary.deal_id)
+            overdue[summary.deal_id] = [s for s in plan.steps if s.overdue]
+    return home_blocks(locale, summaries, overdue)
 
 
 async def refresh_home(client: AsyncWebClient, deps: SlackDeps, actor: Actor) -> None:

@@ -5,6 +5,17 @@ Every input block's `block_id` is the question id (DESIGN.md, contract) and ever
 modal carries nothing but the review id in `private_metadata`; which step it shows is
 decided again from the saved answers by the review service (`ReviewView.show`) for every
 submission.
+
+Six decision-makers (issue 15) fit one view without paging: the agenda step shows a person
+as a divider, their name and at most 12 inputs (who, role, interests, the other interest,
+certainty, translation, new in role, competitor relationship, stance, and the follow-ups
+discovery plan, champion access, champion sells), so six people with every follow-up are
+6 × 14 + header, intro, *Add a decision-maker* and the step line = 88 blocks, under the
+100 a view holds (87 measured: the button is gone at six). People are added one at a time
+with *Add a decision-maker* (the service's `add_person`), so a smaller committee shows a
+smaller step. `fit_blocks` would cut with a visible note rather than fail, but
+tests/slack/test_six_people.py holds that nothing is cut, and that the advice for six
+people with its *Add to plan* buttons stays under the 50 blocks of a message (about 25).
 """
 
 from __future__ import annotations

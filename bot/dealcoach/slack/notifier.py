@@ -1,4 +1,5 @@
-"""Slack's side of `digest.notifier`: digests and review reminders as DMs.
+"""Slack's side of `digest.notifier`: digests, review reminders and overdue close-plan
+steps (issue 15: `send_plan_reminder`, with *Done* / *Move date* / *Drop*) as DMs.
 
 The messages' Block Kit comes from `slack/digest_blocks.py`; this module only delivers.
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -41,8 +42,10 @@ from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
 from dealcoach.errors import DeliveryError
+from dealcoach.services.plans import PlanReminder, Recipient, RenderedReminder
 from dealcoach.slack import limits
 from dealcoach.slack.digest_blocks import JSON, digest_blocks, nudge_blocks
+from dealcoach.slack.plan_blocks import reminder_blocks
 
 POST_INTERVAL = 1.0
 CHART_TIMEOUT = 30.0  # seconds for the whole three-step upload
@@ -133,8 +136,22 @@ class SlackNotifier:
     ) -> None:
         await self._post(person, text=rendered.text, blocks=nudge_blocks(nudge, rendered))
 
+    async def send_plan_reminder(
+        self, reminder: PlanReminder, rendered: Mapping[str, RenderedReminder]
+    ) -> None:
+        """One overdue close-plan step (issue 15) as a DM with *Done*, *Move date* and
+        *Drop* (`plan_blocks.reminder_blocks`); raises DeliveryError when Slack refuses it,
+        so the service releases the claim and a later run tries again."""
+        shown = rendered["slack"]
+        plain = rendered.get("text", shown)
+        await self._post(
+            reminder.recipient,
+            text=limits.clip(f"{plain.title}\n{plain.text}", 3000),
+            blocks=reminder_blocks(reminder, shown),
+        )
+
     async def _post(
-        self, person: PersonRef, *, text: str, blocks: list[JSON]
+        self, person: PersonRef | Recipient, *, text: str, blocks: list[JSON]
     ) -> tuple[str | None, str | None]:
         """Post one DM, paced; the (DM channel id, message ts) Slack answered."""
         lock = self._locks.setdefault(person.workspace_id, asyncio.Lock())

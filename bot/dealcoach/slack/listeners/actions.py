@@ -3,9 +3,10 @@
 Modal: *Add a decision-maker* (views.update with the agenda the service shows with one more
 person, keeping what was typed),
 *Resume* / *Start new* on the open-draft prompt. Advice message: *Update review* (a new draft
-prefilled from the completed review), *Record outcome* (won / lost / walked_away), *Share
-with my manager* (once per review: the service records it, and releases it again if the DM
-to the manager fails). Every one acks first; ownership is checked by the service.
+prefilled from the completed review), *Share with my manager* (once per review: the service
+records it, and releases it again if the DM to the manager fails). *Record outcome* is
+`listeners/outcome.py`, *Add to plan* `listeners/plans.py`. Every one acks first; ownership
+is checked by the service.
 """
 
 from __future__ import annotations
@@ -19,21 +20,15 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.errors import DealcoachError, InputError
+from dealcoach.errors import DealcoachError
 from dealcoach.slack import modal
-from dealcoach.slack.advice import (
-    ACTION_OUTCOME,
-    ACTION_SHARE,
-    ACTION_UPDATE,
-    OUTCOMES,
-    share_with_manager,
-)
+from dealcoach.slack.advice import ACTION_SHARE, ACTION_UPDATE, share_with_manager
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.flow import full_actor, make_actor, view_for
 from dealcoach.slack.strings import t
 
 if TYPE_CHECKING:
-    from dealcoach.services.reviews import ReviewSummary, ReviewView
+    from dealcoach.services.reviews import ReviewView
 
 log = logging.getLogger("dealcoach.slack")
 
@@ -43,7 +38,6 @@ def register(app: AsyncApp) -> None:
     app.action(modal.ACTION_RESUME)(on_resume)
     app.action(modal.ACTION_START_NEW)(on_start_new)
     app.action(ACTION_UPDATE)(on_update_review)
-    app.action(ACTION_OUTCOME)(on_record_outcome)
     app.action(ACTION_SHARE)(on_share)
 
 
@@ -122,29 +116,6 @@ async def on_update_review(
     new_view = view_for(draft) or modal.message_view(draft.locale, t(draft.locale, "help"))
     await client.views_update(
         view_id=opened["view"]["id"], hash=opened["view"].get("hash"), view=new_view
-    )
-
-
-async def on_record_outcome(
-    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-) -> None:
-    await ack()
-    deps = require_deps(context)
-    selected = (_action(body).get("selected_option") or {}).get("value") or ""
-    outcome, _, raw_id = str(selected).partition("|")
-    if outcome not in OUTCOMES:
-        raise InputError("Pick won, lost or walked away.")
-    review_id = valid_review_id(raw_id)
-    context["dealcoach_review_id"] = str(review_id)
-    actor = make_actor(body)
-    summary: ReviewSummary = await deps.reviews.record_outcome(actor, review_id, outcome)
-    locale = summary.locale
-    await respond(
-        text=t(
-            locale, "outcome.recorded", review=review_id, outcome=t(locale, f"outcome.{outcome}")
-        ),
-        response_type="ephemeral",
-        replace_original=False,
     )
 
 

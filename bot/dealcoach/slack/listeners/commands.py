@@ -35,7 +35,7 @@ from dealcoach.slack.advice import OUTCOMES
 from dealcoach.slack.context import SlackDeps, require_deps, slack_locale
 from dealcoach.slack.flow import full_actor, view_for
 from dealcoach.slack.limits import SECTION_TEXT, clip
-from dealcoach.slack.listeners import coaching, crm, manager
+from dealcoach.slack.listeners import coaching, crm, manager, plans
 from dealcoach.slack.strings import t
 
 log = logging.getLogger("dealcoach.slack")
@@ -110,6 +110,9 @@ async def on_command(
         return
     if kind == "prep":
         await coaching.prep_command(client, context, command, respond, arg)
+        return
+    if kind == "plan":  # the deal's close plan in a modal (issue 15)
+        await plans.plan_command(client, context, command, command_plain_text(arg))
         return
     if kind == "history":
         await show_history(client, context, command, respond, limit=arg)
