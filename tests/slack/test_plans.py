@@ -309,10 +309,18 @@ def test_a_lost_outcome_asks_why_and_stores_the_reason(
     slack_api.wait_for("response_url", 1)
     assert len(slack_api.calls_to("views.open")) == opens
 
+    # Someone else: the modal opened for the reason says no, and so does an ephemeral reply.
+    before = len(slack_api.calls_to("views.update"))
+    slack.message_action("advice_outcome", selected=f"lost|{review_id}", user=STRANGER)
+    refused = _latest_view(slack_api, before + 1)
+    assert "belongs to someone else" in json.dumps(refused)
+    assert "someone else" in slack_api.wait_for("response_url", 2)[-1].params["text"]
+    opens += 1
+
     before = len(slack_api.calls_to("views.update"))
     slack.message_action("advice_outcome", selected=f"lost|{review_id}")
     slack_api.wait_for("views.open", opens + 1)
-    reply = slack_api.wait_for("response_url", 2)[-1]
+    reply = slack_api.wait_for("response_url", 3)[-1]
     assert reply.params["text"] == f"Outcome recorded for review {review_id}: Lost."
     view = _latest_view(slack_api, before + 1)
     assert view["callback_id"] == "dealcoach_outcome_reason"

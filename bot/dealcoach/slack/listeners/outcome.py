@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from dealcoach.errors import InputError
+from dealcoach.errors import DealcoachError, InputError
 from dealcoach.services.plans import PlanInvalid, pt
 from dealcoach.services.reviews import LOSS_REASONS, LOST_OUTCOMES, loss_reason_label
 from dealcoach.slack import limits
@@ -98,16 +98,22 @@ async def on_record_outcome(
     outcome, review_id = _parse((actions[0].get("selected_option") or {}).get("value"))
     context["dealcoach_review_id"] = str(review_id)
     opened: JSON | None = None
+    guess = deps.settings.dealcoach_lang
     if outcome in LOST_OUTCOMES:  # the trigger lives 3 s: the modal first
         cached = deps.cached_profile(
             str((body.get("team") or {}).get("id") or ""), str((body.get("user") or {}).get("id"))
         )
         guess = slack_locale(cached.locale if cached else None) or deps.settings.dealcoach_lang
-        response = await client.views_open(
-            trigger_id=body["trigger_id"], view=pb.info_view(guess, t(guess, "plan.loading"))
-        )
+        loading = pb.info_view(guess, t(guess, "reason.loading"), title_key="reason.title")
+        response = await client.views_open(trigger_id=body["trigger_id"], view=loading)
         opened = response["view"]
-    summary = await deps.reviews.record_outcome(make_actor(body), review_id, outcome)
+    try:
+        summary = await deps.reviews.record_outcome(make_actor(body), review_id, outcome)
+    except DealcoachError as err:  # refused (not theirs, a draft, …): say it in the modal too
+        if opened is not None:
+            view = pb.info_view(guess, str(err), title_key="reason.title")
+            await client.views_update(view_id=opened["id"], hash=opened.get("hash"), view=view)
+        raise  # and to the app's error handler, which answers ephemerally
     locale = summary.locale
     context["dealcoach_locale"] = locale
     await respond(
