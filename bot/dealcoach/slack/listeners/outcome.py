@@ -98,7 +98,7 @@ async def on_record_outcome(
     outcome, review_id = _parse((actions[0].get("selected_option") or {}).get("value"))
     context["dealcoach_review_id"] = str(review_id)
     opened: JSON | None = None
-    guess = deps.settings.dealcoach_lang
+    guess: str = deps.settings.dealcoach_lang
     if outcome in LOST_OUTCOMES:  # the trigger lives 3 s: the modal first
         cached = deps.cached_profile(
             str((body.get("team") or {}).get("id") or ""), str((body.get("user") or {}).get("id"))
