@@ -239,3 +239,16 @@ def test_the_loss_reason_modal(locale: str, outcome: str) -> None:
         "other",
     ]
     assert view["private_metadata"] == f"{outcome}|12"
+
+
+def test_an_unedited_move_is_left_to_the_service() -> None:
+    view = pb.add_view(
+        "en", review_id="12", index=0, deal_name="Acme", text="Call  Dana", owners=[], due=TODAY
+    )
+
+    def typed(text: str) -> pb.StepInput:
+        state = {pb.BLOCK_TEXT: {"value": {"type": "plain_text_input", "value": text}}}
+        return pb.read_step_form({**view, "state": {"values": state}})
+
+    assert typed("Call Dana").edited_text is None  # the same words: the move's own text
+    assert typed("Call Dana on Monday").edited_text == "Call Dana on Monday"

@@ -216,7 +216,7 @@ def step_form(
         "max_length": MAX_STEP_TEXT,
     }
     if text:
-        text_input["initial_value"] = text[:MAX_STEP_TEXT]
+        text_input["initial_value"] = limits.clip(text, MAX_STEP_TEXT)
     options = _owner_options(locale, owners)
     due_input: JSON = {"type": "datepicker", "action_id": INPUT}
     if due is not None:
@@ -254,12 +254,24 @@ class StepInput:
     """What was typed into a step form."""
 
     text: str | None
+    prefilled: str | None  # the text the form was opened with (an unedited move)
     owner_kind: str
     owner_name: str | None
     due_on: str | None
     text_block: str
     due_block: str
     owner_block: str
+
+    @property
+    def edited_text(self) -> str | None:
+        """The text when the rep changed it, else None (the move's own text, as the service
+        keeps it: clipped at a word, not at the input's 300 characters)."""
+        same = (
+            self.text is not None
+            and self.prefilled is not None
+            and self.text.split() == self.prefilled.split()
+        )
+        return None if same else self.text
 
 
 def read_step_form(view: Mapping[str, Any]) -> StepInput:
@@ -276,11 +288,20 @@ def read_step_form(view: Mapping[str, Any]) -> StepInput:
         return (values.get(found[base]) or {}).get(INPUT) or {}
 
     text = entry(BLOCK_TEXT).get("value")
+    prefilled = next(
+        (
+            b.get("element", {}).get("initial_value")
+            for b in view.get("blocks") or []
+            if b.get("block_id") == found[BLOCK_TEXT]
+        ),
+        None,
+    )
     owner = (entry(BLOCK_OWNER).get("selected_option") or {}).get("value")
     kind, name = parse_owner(owner)
     due = entry(BLOCK_DUE).get("selected_date")
     return StepInput(
         text=text if isinstance(text, str) else None,
+        prefilled=prefilled if isinstance(prefilled, str) else None,
         owner_kind=kind,
         owner_name=name,
         due_on=due if isinstance(due, str) and due else None,

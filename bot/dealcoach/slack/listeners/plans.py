@@ -169,7 +169,7 @@ async def on_add_submitted(
             actor,
             review_id,
             index,
-            text=form.text,
+            text=form.edited_text,
             owner_kind=form.owner_kind,
             owner_name=form.owner_name,
             due_on=form.due_on,
@@ -286,7 +286,7 @@ async def on_step_submitted(
         await _form_errors(ack, deps, actor, form, err)
         return
     context["dealcoach_locale"] = change.locale
-    notice = "\u2705 " + escape_slack(change.message)
+    notice = ("\u2705 " if change.changed else "") + escape_slack(change.message)
     # A new block id for the form, so the refreshed view starts with it empty.
     view_out = pb.plan_view(plan, notice=notice, version=str(change.step.step_id))
     await ack(response_action="update", view=view_out)
