@@ -148,3 +148,4 @@ def test_enter_at_the_offer_adds_nothing(tmp_path: Path) -> None:
     assert "Add to plan — the close plan of Acme interactive:" in out
     shown = dealcoach(tmp_path, "plan", "--user", "ruth").stdout
     assert "No close plans yet" in shown
+    assert "Open deals without a plan yet: Acme interactive" in shown

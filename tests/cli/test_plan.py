@@ -198,7 +198,12 @@ BAD = [
     ("empty_text", ["add", "--deal", "Acme CRM", "  "], "Write what the step is.", "Schrijf op"),
     ("unknown_deal", ["add", "--deal", "Globex", "x"], "no deal named “Globex”", "geen deal met"),
     ("unknown_deal_shown", ["--deal", "Globex"], "no deal named “Globex”", "geen deal met"),
-    ("bad_now", ["--now", "yesterday-ish", "remind"], "--now: expected", "--now: verwacht"),
+    (
+        "bad_now",
+        ["--now", "yesterday-ish", "--user", "ruth", "remind"],
+        "--now: expected",
+        "--now: verwacht",
+    ),
 ]
 
 

@@ -71,8 +71,9 @@ class _Options:
         return _Options(user_id or self.user_id, lang or self.lang, now or self.now)
 
 
-def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`--user`, `--lang` and the hidden `--now`, on the group and on every subcommand."""
+def _common(fn: Callable[..., Any], *, user: bool = True) -> Callable[..., Any]:
+    """`--user`, `--lang` and the hidden `--now`, on the group and on every subcommand
+    (`remind`, which sends everyone's, takes no `--user`)."""
     fn = click.option(
         "--now",
         "now",
@@ -86,10 +87,15 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         default=None,
         help="Language of the output (default: DEALCOACH_LANG, else en).",
     )(fn)
-    fn = click.option(
-        "--user", "user_id", metavar="ID", help="Whose plans (default: you, as in chat)."
-    )(fn)
+    if user:
+        fn = click.option(
+            "--user", "user_id", metavar="ID", help="Whose plans (default: you, as in chat)."
+        )(fn)
     return fn
+
+
+def _clock_and_lang(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return _common(fn, user=False)
 
 
 @dataclass
@@ -193,18 +199,25 @@ def _print_plan(plan: DealPlan, locale: str) -> None:
 
 
 def _print_all(session: _Session) -> None:
+    """The rep's deals with a plan and their progress; then their open deals without one."""
     locale = session.locale
     plans = session.services.plans.my_plans(session.actor, now=session.now)
+    planned = {p.deal_id for p in plans}
+    deals = session.services.plans.plan_deals(session.actor, now=session.now)
+    unplanned = [one_line(d.deal_name) for d in deals if d.deal_id not in planned]
     if not plans:
         click.echo(message(locale, "plan_none"))
-        return
-    title = message(locale, "plan_title_all")
-    click.echo(title)
-    click.echo("─" * min(len(title), 72))
-    for summary in plans:
-        click.echo(f"  {one_line(summary.deal_name)}: {summary.progress.text(locale)}")
-    click.echo("")
-    click.echo(message(locale, "plan_hint_deal"))
+    else:
+        title = message(locale, "plan_title_all")
+        click.echo(title)
+        click.echo("─" * min(len(title), 72))
+        for summary in plans:
+            click.echo(f"  {one_line(summary.deal_name)}: {summary.progress.text(locale)}")
+    if unplanned:
+        click.echo(message(locale, "plan_without", deals=", ".join(unplanned)))
+    if plans or unplanned:
+        click.echo("")
+        click.echo(message(locale, "plan_hint_deal"))
 
 
 @click.group("plan", invoke_without_command=True)
@@ -344,11 +357,11 @@ def plan_move_command(
 
 
 @plan_group.command("remind")
-@_common
-def plan_remind_command(user_id: str | None, lang: str | None, now: str | None) -> None:
-    """Send every overdue-step reminder due now, exactly once each (terminal users' are
-    printed; Slack's and Teams' are sent when configured)."""
-    options = _options(user_id, lang, now)
+@_clock_and_lang
+def plan_remind_command(lang: str | None, now: str | None) -> None:
+    """Send every overdue-step reminder due now (everyone's), exactly once each: terminal
+    users' are printed; Slack's and Teams' are sent when configured."""
+    options = _options(None, lang, now)
     locale = _locale(options)
     moment = _parse_now(options.now, locale)
     settings = load_settings()
