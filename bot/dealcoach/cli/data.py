@@ -129,7 +129,8 @@ def forget_command(user_id: str, workspace: str | None, yes: bool) -> None:
         done = forget_user(services.store, user_id, workspace)
     click.echo(
         f"forgot {done.user_id} in {', '.join(done.workspaces)}: "
-        f"{done.reviews} review(s), {done.answers} answer(s) deleted"
+        f"{done.reviews} review(s), {done.answers} answer(s), {done.notes} coaching note(s), "
+        f"{done.plan_steps} plan step(s) deleted"
     )
 
 

@@ -54,7 +54,7 @@ DEFAULT_STAGE_MAP: dict[str, str] = {
     "closed lost": "closing",
 }
 STAGES = ("discovery", "proposal", "negotiation", "closing")
-MAX_CONTACTS = 3  # decision-makers offered (agenda.1..3.who)
+MAX_CONTACTS = 6  # decision-makers offered (agenda.1..6.who, the bank's maximum)
 SAVE_ATTEMPTS = 3
 CLIENT_TTL = 600.0  # seconds a CRM client (and a Salesforce session) is reused
 
