@@ -26,10 +26,13 @@ from typing import Any
 
 from dealcoach.coach.advice import AdviceModel
 from dealcoach.coach.bank import LOCALES, load_bank
+from dealcoach.coach.plans import step_line
 from dealcoach.errors import Forbidden, InputError, NotFound
 from dealcoach.services.actors import Actor
 from dealcoach.services.people import locale_for, resolve_person
+from dealcoach.services.plans import local_today
 from dealcoach.store import notes as q
+from dealcoach.store import plans as plan_q
 from dealcoach.store.models import CoachingNote, Person, Review
 from dealcoach.store.types import utcnow
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
@@ -191,7 +194,7 @@ class Prep:
     deals: tuple[PrepDeal, ...]
     themes: tuple[PrepTheme, ...]
     open_notes: tuple[PrepNote, ...]
-    overdue_steps: tuple[str, ...]  # plan steps past their date (none tracked yet)
+    overdue_steps: tuple[str, ...]  # the rep's close-plan steps past their date
     weeks: int = PREP_WEEKS
 
 
@@ -525,7 +528,18 @@ def _prep(uow: UnitOfWork, manager: Person, member: Person, locale: str, now: da
         deals=tuple(deals),
         themes=themes,
         open_notes=open_notes,
-        overdue_steps=(),
+        overdue_steps=_overdue_steps(uow, member, locale, now),
+    )
+
+
+def _overdue_steps(uow: UnitOfWork, member: Person, locale: str, now: datetime) -> tuple[str, ...]:
+    """The rep's close-plan steps past their date (issue 15), as plain lines — the prep
+    template escapes them for its flavour."""
+    today = local_today(member, now)
+    return tuple(
+        f"{deal_name}: "
+        + step_line(step.text, step.owner_kind, step.owner_name, step.due_on, locale, "text")
+        for deal_name, step in plan_q.overdue_of_person(uow.session, member.id, today)
     )
 
 

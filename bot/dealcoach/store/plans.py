@@ -236,6 +236,26 @@ def steps_of_deal(
     return [StepRow(*list(row)) for row in session.execute(query).all()]
 
 
+def overdue_of_person(
+    session: Session, person_id: int, as_of: date, *, limit: int = 5
+) -> list[tuple[str, StepRow]]:
+    """A rep's open steps past their date on open deals, oldest first, with the deal's name
+    (the manager's 1:1 prep): one query."""
+    query = (
+        select(Deal.name, *_STEP_COLUMNS)
+        .join(Deal, Deal.id == PlanStep.deal_id)
+        .where(
+            PlanStep.person_id == person_id,
+            PlanStep.status == "open",
+            PlanStep.due_on < as_of,
+            Deal.outcome == "open",
+        )
+        .order_by(PlanStep.due_on, PlanStep.id)
+        .limit(limit)
+    )
+    return [(str(row[0]), StepRow(*list(row)[1:])) for row in session.execute(query).all()]
+
+
 def same_step(
     session: Session, deal_id: int, text: str, statuses: Sequence[str] = ("open",)
 ) -> StepRow | None:
