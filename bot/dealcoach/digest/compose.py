@@ -11,7 +11,7 @@ Issue 15 adds three things:
 - **committee coverage** of the riskiest deals ("2 of 3 agendas confirmed · no economic buyer
   named"): the agenda answers of the listed reviews only (≤ 5 a digest, one query per time
   zone), summed up by `coach.coverage`;
-- once a month, **what predicts a win** (`services.insights.team_insights`: three statements
+- once a month, **what predicts a win** (`services.insights.team_insights`: one statement
   for all managers whose digest carries it, whatever their number). The section is in the
   digest of the ISO week in which a month begins — the week whose Monday and the next Monday
   fall in different months, i.e. the digest sent on the month's first Monday with the default
@@ -463,7 +463,7 @@ def add_insights(
     uow: UnitOfWork, digests: dict[int, DigestModel], weeks: Mapping[int, IsoWeek]
 ) -> dict[int, DigestModel]:
     """The monthly section for the team digests whose week is an insights week: one
-    `team_insights` (three statements) per distinct such week, for all their managers."""
+    `team_insights` (one statement) per distinct such week, for all their managers."""
     due: dict[IsoWeek, list[tuple[int, str]]] = defaultdict(list)
     for manager_id, week in weeks.items():
         digest = digests.get(manager_id)

@@ -111,7 +111,7 @@ def home_data(uow: UnitOfWork, actor: Actor, now: datetime, default_locale: str 
     if rows:
         tz = _tz(person.timezone, person.workspace.timezone, "UTC")
         week = IsoWeek.containing(now, zone(tz))
-        # App Home shows a glance at the week: no monthly insights section (three statements).
+        # App Home shows a glance at the week: no monthly insights section (one more statement).
         glance = compose_team_digests(uow, rows, week, default_locale=locale, insights=False)
         team = glance[person.id]
     return HomeData(

@@ -11,8 +11,8 @@
   The counting is SQL (`store.insights`), Python only reshapes the aggregated rows.
   `InsightsReport.table()` is the `dealcoach insights` output; `lines(flavor)` the digest's.
 - `team_insights(uow, managers, since, until)`: the same for many managers at once, keyed by
-  manager id, in three statements whatever their number (the win features: two, the loss
-  reasons: one) — the monthly digest section (`digest.compose`).
+  manager id, in one statement whatever their number (`store.insights.insight_counts`) — the
+  monthly digest section (`digest.compose`).
 - `cli_insights(uow, workspace, manager, since, locale)`: `dealcoach insights [--team
   MANAGER]`, the manager named the way `dealcoach team` / `prep` name people (`UMIA`,
   `slack:UMIA`, `slack:T1:UMIA`; `--workspace` for a bare id when several are known).
@@ -212,10 +212,9 @@ def insights(
         scope = team_scope([manager_id])
         label = pt(locale, "insights.scope_team", manager=manager.display_name or manager.user_id)
         owner = manager_id
-    counts = q.win_features(uow.session, scope, moment)
+    counts = q.insight_counts(uow.session, scope, moment)
     totals = next((t for t in counts.totals if t.owner_id == owner), None)
-    reasons = q.loss_reasons(uow.session, scope, moment)
-    return _report(locale, label, day, totals, counts.features, reasons)
+    return _report(locale, label, day, totals, counts.features, counts.reasons)
 
 
 def team_insights(
@@ -225,14 +224,13 @@ def team_insights(
     until: datetime | None = None,
 ) -> dict[int, InsightsReport]:
     """For many managers at once (`(manager_id, locale)`; the monthly digest section): the
-    same counts in three statements for all their teams (closed deals whose last review was
+    same counts in one statement for all their teams (closed deals whose last review was
     completed in [since, until))."""
     if not managers:
         return {}
     day, moment = _since(since)
     scope = team_scope([m for m, _ in managers])
-    counts = q.win_features(uow.session, scope, moment, until)
-    reasons = q.loss_reasons(uow.session, scope, moment, until)
+    counts = q.insight_counts(uow.session, scope, moment, until)
     out: dict[int, InsightsReport] = {}
     for manager_id, locale in managers:
         out[manager_id] = _report(
@@ -241,7 +239,7 @@ def team_insights(
             day,
             next((t for t in counts.totals if t.owner_id == manager_id), None),
             [f for f in counts.features if f.owner_id == manager_id],
-            [r for r in reasons if r.owner_id == manager_id],
+            [r for r in counts.reasons if r.owner_id == manager_id],
         )
     return out
 

@@ -11,8 +11,9 @@ that review's flags (`review_flag`) and three key answers are the deal's *featur
 - `customer_ready`: `benefit.customer_ready = yes`.
 
 For each feature the database counts the closed deals that have it and how many of those were
-won (GROUP BY per flag; SUM(CASE WHEN EXISTS …) for the answers), next to the totals, so
-"without" is totals minus "with". Python only reshapes the few aggregated rows (no loop over
+won (GROUP BY per flag; SUM over a 0/1 index probe per deal for the answers), next to the
+totals, so "without" is totals minus "with" — and the lost deals per reason: all of it in one
+statement (`insight_counts`). Python only reshapes the few aggregated rows (no loop over
 reviews). Answer values are JSON: a choice is compared as its JSON text (`"yes"`), which is
 what both SQLite's JSON text and PostgreSQL's `jsonb::text` give.
 
@@ -35,19 +36,21 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     Text,
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     select,
+    text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql.selectable import CTE
 
 from dealcoach.store.digests import Scope
 from dealcoach.store.models import Answer, Deal, Review, ReviewFlag
@@ -56,6 +59,8 @@ CLOSED = ("won", "lost", "walked_away")
 LOST = ("lost", "walked_away")
 ANSWER_FEATURES = ("economic_buyer_confirmed", "champion_tested", "customer_ready")
 EVERYONE = 0  # owner_id of the unscoped rows
+# agenda.N.role for every N a question bank may hold (coach.bank checks max_people ≤ 9).
+ROLE_IDS = tuple(f"agenda.{n}.role" for n in range(1, 10))
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,15 @@ class WinFeatures:
     features: list[FeatureCountRow]
 
 
+@dataclass(frozen=True)
+class InsightCounts:
+    """Everything "what predicts a win" counts, per scope owner (`insight_counts`)."""
+
+    totals: list[TotalsRow]
+    features: list[FeatureCountRow]  # key answers first (ANSWER_FEATURES order), then flags
+    reasons: list[LossReasonRow]  # most first, "no reason" last in a tie
+
+
 def _json_text(value: str) -> str:
     """How a JSON string answer reads as text on both databases."""
     return f'"{value}"'
@@ -98,16 +112,15 @@ def _value_is(column: Any, value: str) -> ColumnElement[bool]:
     return cast(column, Text) == _json_text(value)
 
 
-def last_reviews(
-    scope: Scope | None, since: datetime | None, until: datetime | None = None
-) -> Subquery:
-    """(owner_id, review_id, outcome, won, outcome_reason): each closed deal's last completed
-    review (in [since, until) when given), per scope owner — a team's deals are its members'
+def last_reviews(scope: Scope | None, since: datetime | None, until: datetime | None = None) -> CTE:
+    """(owner_id, review_id, outcome, won): each closed deal's last completed review (in
+    [since, until) when given), per scope owner — a team's deals are its members'
     (`deal.owner_id`, who reviews them).
 
     Deal first: the closed deals, then each one's last review by one probe of the (deal_id,
     completed_at) index (a correlated ORDER BY … LIMIT 1), instead of ROW_NUMBER over every
-    completed review: the cost follows the closed deals, not the size of the review log."""
+    completed review: the cost follows the closed deals, not the length of the review log.
+    Materialised, so the probe runs once per deal however often the id is used after it."""
     latest = select(Review.id).where(Review.deal_id == Deal.id, Review.status == "completed")
     if since is not None:
         latest = latest.where(Review.completed_at >= since)
@@ -119,45 +132,47 @@ def last_reviews(
         .correlate(Deal)
         .scalar_subquery()
     )
+    won = case((Deal.outcome == "won", 1), else_=0)
     if scope is None:
         deals = select(
             literal(EVERYONE).label("owner_id"),
-            Deal.outcome.label("outcome"),
             last_id.label("review_id"),
-        ).where(Deal.outcome.in_(CLOSED))
+            Deal.outcome.label("outcome"),
+            won.label("won"),
+        )
     else:
         s = scope.subquery("s")
         deals = (
             select(
                 s.c.owner_id.label("owner_id"),
-                Deal.outcome.label("outcome"),
                 last_id.label("review_id"),
+                Deal.outcome.label("outcome"),
+                won.label("won"),
             )
             .select_from(s)
             .join(Deal, Deal.owner_id == s.c.member_id)
-            .where(Deal.outcome.in_(CLOSED))
         )
-    closed = deals.subquery("closed")
-    return (
-        select(
-            closed.c.owner_id,
-            Review.id.label("review_id"),
-            closed.c.outcome,
-            case((closed.c.outcome == "won", 1), else_=0).label("won"),
-            Review.outcome_reason.label("outcome_reason"),
-        )
-        .select_from(closed)
-        .join(Review, Review.id == closed.c.review_id)
-        .subquery("last")
+    return _materialized(deals.where(Deal.outcome.in_(CLOSED)).cte("closed"))
+
+
+def _materialized(cte: CTE) -> CTE:
+    """Computed once, not inlined into every reference (PostgreSQL 12+, SQLite 3.35+)."""
+    return cte.prefix_with("MATERIALIZED", dialect="postgresql").prefix_with(
+        "MATERIALIZED", dialect="sqlite"
     )
 
 
-def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[bool]]:
-    """EXISTS conditions for the key answers of one review (see the module doc)."""
+def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[int]]:
+    """1 or 0 for each key answer of one review (see the module doc).
+
+    Each is a correlated `(SELECT 1 … LIMIT 1)`, not an EXISTS: PostgreSQL may run an EXISTS
+    as a hashed subplan over the whole answer table (millions of rows) when it expects many
+    calls; a scalar subquery is always a probe of the (review_id, question_id) index."""
     role = aliased(Answer, name="role")
     other = aliased(Answer, name="certainty")
     access = aliased(Answer, name="access")
     sells = aliased(Answer, name="sells")
+    ready = aliased(Answer, name="ready")
 
     def same_person(alias: type[Answer], suffix: str) -> ColumnElement[bool]:
         return and_(
@@ -165,42 +180,153 @@ def _answer_features(review_id: ColumnElement[int]) -> dict[str, ColumnElement[b
             alias.question_id == func.replace(role.question_id, ".role", suffix),
         )
 
-    is_role = and_(role.review_id == review_id, role.question_id.like("agenda.%.role"))
-    eb_confirmed = (
-        select(literal(1))
-        .select_from(role)
-        .join(other, same_person(other, ".certainty"))
-        .where(
-            is_role,
-            _value_is(role.value, "economic_buyer"),
-            _value_is(other.value, "confirmed"),
-        )
-        .exists()
-    )
-    champion_tested = (
-        select(literal(1))
-        .select_from(role)
-        .join(access, same_person(access, ".champion_access"))
-        .join(sells, same_person(sells, ".champion_sells"))
-        .where(
-            is_role,
-            _value_is(role.value, "champion"),
-            _value_is(access.value, "yes"),
-            _value_is(sells.value, "yes"),
-        )
-        .exists()
-    )
-    ready = aliased(Answer, name="ready")
-    customer_ready = exists().where(
-        ready.review_id == review_id,
-        ready.question_id == "benefit.customer_ready",
-        _value_is(ready.value, "yes"),
-    )
+    def one_if(query: Select[Any]) -> ColumnElement[int]:
+        return func.coalesce(query.limit(1).scalar_subquery(), 0)
+
+    # The ids themselves, not LIKE 'agenda.%.role': the probe then reads only the index
+    # entries of the roles, not every answer of the review.
+    is_role = and_(role.review_id == review_id, role.question_id.in_(ROLE_IDS))
     return {
-        "economic_buyer_confirmed": eb_confirmed,
-        "champion_tested": champion_tested,
-        "customer_ready": customer_ready,
+        "economic_buyer_confirmed": one_if(
+            select(literal(1))
+            .select_from(role)
+            .join(other, same_person(other, ".certainty"))
+            .where(
+                is_role,
+                _value_is(role.value, "economic_buyer"),
+                _value_is(other.value, "confirmed"),
+            )
+        ),
+        "champion_tested": one_if(
+            select(literal(1))
+            .select_from(role)
+            .join(access, same_person(access, ".champion_access"))
+            .join(sells, same_person(sells, ".champion_sells"))
+            .where(
+                is_role,
+                _value_is(role.value, "champion"),
+                _value_is(access.value, "yes"),
+                _value_is(sells.value, "yes"),
+            )
+        ),
+        "customer_ready": one_if(
+            select(literal(1)).where(
+                ready.review_id == review_id,
+                ready.question_id == "benefit.customer_ready",
+                _value_is(ready.value, "yes"),
+            )
+        ),
     }
+
+
+def insight_counts(
+    session: Session,
+    scope: Scope | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> InsightCounts:
+    """Per scope owner, in ONE statement whatever the number of owners: closed deals and
+    wins in total and per feature (key answers, flags), and the lost deals per reason.
+
+    Two materialised CTEs — each closed deal's last review (`last_reviews`), then its three
+    key answers as 0/1 (each probed once per deal) — and a UNION ALL of small GROUP
+    BYs over them: totals, one per key answer, the flags (joined on the review's flags),
+    and the loss reasons (the last review's `outcome_reason`, a primary-key lookup per lost
+    deal). Rows come back as (part, owner_id, key, deals, won); Python only sorts and
+    reshapes these few rows. (On PostgreSQL, `SET LOCAL jit = off` first.)"""
+    closed = last_reviews(scope, since, until)
+    answers = _answer_features(closed.c.review_id)
+    last = _materialized(
+        select(
+            closed.c.owner_id,
+            closed.c.review_id,
+            closed.c.outcome,
+            closed.c.won,
+            *(answers[name].label(name) for name in ANSWER_FEATURES),
+        )
+        .where(closed.c.review_id.is_not(None))
+        .cte("last")
+    )
+    text_key = literal(None, String)
+    parts: list[Any] = [
+        select(
+            literal("total", String).label("part"),
+            last.c.owner_id,
+            text_key.label("key"),
+            func.count().label("deals"),
+            func.coalesce(func.sum(last.c.won), 0).label("won"),
+        ).group_by(last.c.owner_id)
+    ]
+    for name in ANSWER_FEATURES:
+        has = last.c[name]
+        parts.append(
+            select(
+                literal("answer", String),
+                last.c.owner_id,
+                literal(name, String),
+                func.coalesce(func.sum(has), 0),
+                func.coalesce(func.sum(has * last.c.won), 0),
+            ).group_by(last.c.owner_id)
+        )
+    parts.append(
+        select(
+            literal("flag", String),
+            last.c.owner_id,
+            ReviewFlag.flag,
+            func.count(),
+            func.coalesce(func.sum(last.c.won), 0),
+        )
+        .select_from(last)
+        .join(ReviewFlag, ReviewFlag.review_id == last.c.review_id)
+        .group_by(last.c.owner_id, ReviewFlag.flag)
+    )
+    reason = (
+        select(Review.outcome_reason)
+        .where(Review.id == last.c.review_id)
+        .correlate(last)
+        .scalar_subquery()
+    )
+    lost = (
+        select(last.c.owner_id.label("owner_id"), reason.label("reason"))
+        .where(last.c.outcome.in_(LOST))
+        .subquery("lost")
+    )
+    parts.append(
+        select(
+            literal("reason", String),
+            lost.c.owner_id,
+            lost.c.reason,
+            func.count(),
+            literal(0),
+        ).group_by(lost.c.owner_id, lost.c.reason)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # The per-deal probes make the planner's estimate large enough for JIT compilation,
+        # which takes longer (~0.8 s at 1 M reviews) than the whole query then runs.
+        session.execute(text("SET LOCAL jit = off"))
+    totals: list[TotalsRow] = []
+    features: list[FeatureCountRow] = []
+    reasons: list[LossReasonRow] = []
+    for part, owner, key, deals, won in session.execute(union_all(*parts)).all():
+        owner_id, n, k = int(owner), int(deals or 0), int(won or 0)
+        if part == "total":
+            totals.append(TotalsRow(owner_id, n, k))
+        elif part == "reason":
+            reasons.append(LossReasonRow(owner_id, key, n))
+        else:
+            features.append(FeatureCountRow(owner_id, str(part), str(key), n, k))
+    totals.sort(key=lambda t: t.owner_id)
+    features.sort(
+        key=lambda f: (
+            f.owner_id,
+            f.kind != "answer",
+            ANSWER_FEATURES.index(f.feature) if f.kind == "answer" else 0,
+            f.feature,
+        )
+    )
+    # Most first; "no reason recorded" after a tie, on both databases.
+    reasons.sort(key=lambda r: (r.owner_id, -r.deals, r.reason is None, r.reason or ""))
+    return InsightCounts(totals=totals, features=features, reasons=reasons)
 
 
 def win_features(
@@ -209,49 +335,9 @@ def win_features(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> WinFeatures:
-    """Per scope owner: closed deals and wins in total, and per feature (two statements:
-    totals with the key answers, and the flags GROUP BY flag)."""
-    last = last_reviews(scope, since, until)
-    answers = _answer_features(last.c.review_id)
-    columns: list[Any] = [
-        last.c.owner_id,
-        func.count().label("deals"),
-        func.coalesce(func.sum(last.c.won), 0).label("won"),
-    ]
-    for name in ANSWER_FEATURES:
-        has = answers[name]
-        columns.append(func.coalesce(func.sum(case((has, 1), else_=0)), 0).label(f"{name}_n"))
-        columns.append(
-            func.coalesce(func.sum(case((has, last.c.won), else_=0)), 0).label(f"{name}_won")
-        )
-    totals: list[TotalsRow] = []
-    features: list[FeatureCountRow] = []
-    for row in session.execute(select(*columns).group_by(last.c.owner_id)).all():
-        values = tuple(row)
-        owner = int(values[0])
-        totals.append(TotalsRow(owner, int(values[1]), int(values[2])))
-        for i, name in enumerate(ANSWER_FEATURES):
-            n, won = int(values[3 + 2 * i]), int(values[4 + 2 * i])
-            features.append(FeatureCountRow(owner, "answer", name, n, won))
-    flags = (
-        select(
-            last.c.owner_id,
-            literal("flag", String).label("kind"),
-            ReviewFlag.flag,
-            func.count(),
-            func.coalesce(func.sum(last.c.won), 0),
-        )
-        .select_from(last)
-        .join(ReviewFlag, ReviewFlag.review_id == last.c.review_id)
-        .group_by(last.c.owner_id, ReviewFlag.flag)
-        .order_by(last.c.owner_id, ReviewFlag.flag)
-    )
-    for row in session.execute(flags).all():
-        values = tuple(row)
-        features.append(
-            FeatureCountRow(int(values[0]), "flag", str(values[2]), int(values[3]), int(values[4]))
-        )
-    return WinFeatures(totals=totals, features=features)
+    """Per scope owner: closed deals and wins in total, and per feature (`insight_counts`)."""
+    counts = insight_counts(session, scope, since, until)
+    return WinFeatures(totals=counts.totals, features=counts.features)
 
 
 def loss_reasons(
@@ -260,20 +346,8 @@ def loss_reasons(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[LossReasonRow]:
-    """Per scope owner: lost and walked-away deals per recorded reason (GROUP BY)."""
-    last = last_reviews(scope, since, until)
-    query = (
-        select(last.c.owner_id, last.c.outcome_reason, func.count())
-        .where(last.c.outcome.in_(LOST))
-        .group_by(last.c.owner_id, last.c.outcome_reason)
-        .order_by(
-            last.c.owner_id,
-            func.count().desc(),
-            last.c.outcome_reason.is_(None),  # "no reason recorded" after a tie, on both
-            last.c.outcome_reason,
-        )
-    )
-    return [LossReasonRow(int(row[0]), row[1], int(row[2])) for row in session.execute(query).all()]
+    """Per scope owner: lost and walked-away deals per recorded reason (`insight_counts`)."""
+    return insight_counts(session, scope, since, until).reasons
 
 
 def lost_in(session: Session, scope: Scope, start: datetime, end: datetime) -> list[LossReasonRow]:
