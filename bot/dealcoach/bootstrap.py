@@ -77,9 +77,11 @@ def server_notifiers(
     slack_client_for: SlackClientFor | None = None,
     teams_runtime: TeamsRuntime | None = None,
 ) -> Notifiers:
-    """How the server's digest scheduler reaches people: Slack through the Bolt app's client
-    (or each workspace's own in OAuth mode, `slack_client_for`), Teams through the runtime
-    the server mounted (none when Teams is off)."""
+    """How the server reaches people — the digest scheduler, and coaching notes for someone
+    on another platform than the adapter that took the click (`services.notify.NoteRelay`,
+    issue 16): Slack through the Bolt app's client (or each workspace's own in OAuth mode,
+    `slack_client_for`), Teams through the runtime the server mounted (none when Teams is
+    off)."""
     from dealcoach.slack.notifier import SlackNotifier
 
     notifiers: Notifiers = {

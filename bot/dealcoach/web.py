@@ -33,8 +33,9 @@ from dealcoach.digest.scheduler import DigestScheduler, start_scheduler
 from dealcoach.http_limits import read_body_within
 from dealcoach.observability import install as install_observability
 from dealcoach.services.container import Services
+from dealcoach.services.notify import NoteRelay
 from dealcoach.slack.app import build_app
-from dealcoach.slack.context import REQUEST_ARRIVED
+from dealcoach.slack.context import REQUEST_ARRIVED, SlackDeps
 from dealcoach.slack.oauth import workspace_clients
 from dealcoach.slack.socket import TimedSocketModeHandler, start_socket_mode
 from dealcoach.slack.verify import acceptable_timestamp
@@ -62,8 +63,10 @@ def create_app(
     """The ASGI app around one Bolt app (`slack.app.build_app`).
 
     `services` is `bootstrap.build_services(settings)`; its async engine is disposed when the
-    app shuts down (unless `close_services=False`, for callers that own it). The digest
-    scheduler's notifiers come from `bootstrap.server_notifiers`, on the adapters built here.
+    app shuts down (unless `close_services=False`, for callers that own it). The notifiers
+    come from `bootstrap.server_notifiers`, on the adapters built here: the digest scheduler's,
+    and both adapters' coaching relay (`services.notify.NoteRelay`: a note for someone on the
+    other platform).
     """
 
     @asynccontextmanager
@@ -84,9 +87,6 @@ def create_app(
         if settings.dealcoach_scheduler:
             # Weekly digests, catch-up/retries and reminders (every replica may run it:
             # delivery claims each manager's week in the database).
-            notifiers = server_notifiers(
-                bolt.client, slack_client_for=slack_client_for, teams_runtime=teams_runtime
-            )
             scheduler = start_scheduler(services, notifiers)
             app.state.digest_scheduler = scheduler
         try:
@@ -112,7 +112,10 @@ def create_app(
     )
     # Request ids, JSON access lines, HTTP metrics and GET /metrics (dealcoach.observability).
     metrics = install_observability(app)
-    bolt: AsyncApp = build_app(settings, services, client=slack_client, metrics=metrics)
+    slack_deps = SlackDeps.create(settings, services)
+    bolt: AsyncApp = build_app(
+        settings, services, client=slack_client, metrics=metrics, deps=slack_deps
+    )
     handler = AsyncSlackRequestHandler(bolt)
     app.state.settings = settings
     app.state.services = services
@@ -175,6 +178,19 @@ def create_app(
     # so the app starts without the `dealcoach[teams]` extra (the route then answers 503);
     # the runtime is None then, or when Teams is not configured.
     teams_runtime = mount_teams(app, settings, services)
+
+    # How a digest, a reminder or a coaching note reaches a person on each platform: one set
+    # of notifiers for the scheduler and both adapters. A coaching note for someone on the
+    # other platform (reporting lines may span Slack and Teams) or in another Slack workspace
+    # goes through the notifier of theirs (`services.notify.NoteRelay`): the adapters never
+    # import each other.
+    notifiers = server_notifiers(
+        bolt.client, slack_client_for=slack_client_for, teams_runtime=teams_runtime
+    )
+    relay = NoteRelay(notifiers)
+    slack_deps.relay = relay
+    if teams_runtime is not None:
+        teams_runtime.deps.relay = relay
 
     return app
 

@@ -66,9 +66,12 @@ def build_app(
     client: AsyncWebClient | None = None,
     *,
     metrics: Any = None,
+    deps: SlackDeps | None = None,
 ) -> AsyncApp:
     """The dealcoach Slack app. `services` is `bootstrap.build_services(settings)`;
-    `metrics` (dealcoach.observability.Metrics) counts completed reviews when given."""
+    `metrics` (dealcoach.observability.Metrics) counts completed reviews when given; `deps`
+    are the listeners' deps when the composition root (`web.create_app`) keeps them to
+    finish later (the coaching relay), else made here."""
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set")
     client = client or make_client(settings)
@@ -88,7 +91,7 @@ def build_app(
         **oauth,
     )
     verify.install(app, settings.slack_signing_secret.get_secret_value())
-    deps = SlackDeps.create(settings, services)
+    deps = deps or SlackDeps.create(settings, services)
     deps.metrics = metrics
 
     @app.middleware

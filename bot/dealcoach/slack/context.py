@@ -25,6 +25,7 @@ from dealcoach.errors import InputError
 if TYPE_CHECKING:  # types only: the container is built by bootstrap, not imported here
     from dealcoach.services.actors import Actor
     from dealcoach.services.container import Services
+    from dealcoach.services.notify import NoteRelay
     from dealcoach.services.reviews import AsyncReviewService, SharedReview
 
 # Review ids are positive integers; anything else in private_metadata or a button value did
@@ -63,6 +64,9 @@ class SlackDeps:
     settings: Settings
     services: Services
     metrics: Any = None  # dealcoach.observability.Metrics, when the web app installed them
+    # Coaching notes for people this workspace's client cannot DM (another workspace, Teams):
+    # the composition root's notifiers (`web.create_app`); None without a server.
+    relay: NoteRelay | None = None
     _profiles: dict[tuple[str, str], tuple[float, Profile]] = field(default_factory=dict)
     _home_opened: dict[tuple[str, str], float] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None

@@ -1,5 +1,7 @@
 """Slack's side of `digest.notifier`: digests, review reminders and overdue close-plan
-steps (issue 15: `send_plan_reminder`, with *Done* / *Move date* / *Drop*) as DMs.
+steps (issue 15: `send_plan_reminder`, with *Done* / *Move date* / *Drop*) as DMs; and of
+`services.notify.CoachingNotifier` (issue 16): a coaching note, reply or *done* notice
+written on another platform (or in another workspace) to a Slack user, unpaced.
 
 The messages' Block Kit comes from `slack/digest_blocks.py`; this module only delivers.
 
@@ -42,8 +44,10 @@ from dealcoach.digest.notifier import FollowUp
 from dealcoach.digest.nudges import NudgeModel, RenderedNudge
 from dealcoach.digest.render import RenderedDigest
 from dealcoach.errors import DeliveryError
+from dealcoach.services.coaching import Contact, NoteDelivery
 from dealcoach.services.plans import PlanReminder, Recipient, RenderedReminder
 from dealcoach.slack import limits
+from dealcoach.slack.coaching_blocks import done_message, note_message, reply_message
 from dealcoach.slack.digest_blocks import JSON, digest_blocks, nudge_blocks
 from dealcoach.slack.plan_blocks import reminder_blocks
 
@@ -150,31 +154,66 @@ class SlackNotifier:
             blocks=reminder_blocks(reminder, shown),
         )
 
+    # --- services.notify.CoachingNotifier (issue 16) -------------------------------------
+    # A coaching note, reply or *done* notice written elsewhere (Teams, or another Slack
+    # workspace) to a Slack user: the same Block Kit as the coaching listener's DMs
+    # (`slack/coaching_blocks.py`), whose *Reply* / *Mark as done* buttons that listener
+    # answers. Someone is waiting on these: they are not queued behind a digest batch.
+
+    async def send_note(self, delivery: NoteDelivery) -> None:
+        await self._coaching(delivery, *note_message(delivery))
+
+    async def send_reply(self, delivery: NoteDelivery) -> None:
+        await self._coaching(delivery, *reply_message(delivery))
+
+    async def send_done(self, delivery: NoteDelivery) -> None:
+        await self._coaching(delivery, *done_message(delivery))
+
+    async def _coaching(self, delivery: NoteDelivery, blocks: list[JSON], text: str) -> None:
+        to = delivery.recipient
+        if to is None or to.platform != "slack":
+            raise DeliveryError("the coaching message has no Slack recipient")
+        await self._post(to, text=text, blocks=blocks, paced=False)
+
     async def _post(
-        self, person: PersonRef | Recipient, *, text: str, blocks: list[JSON]
+        self,
+        person: PersonRef | Recipient | Contact,
+        *,
+        text: str,
+        blocks: list[JSON],
+        paced: bool = True,
     ) -> tuple[str | None, str | None]:
-        """Post one DM, paced; the (DM channel id, message ts) Slack answered."""
+        """Post one DM, paced (unless `paced=False`); the (DM channel id, message ts) Slack
+        answered."""
+        if not paced:
+            return await self._post_now(person, text=text, blocks=blocks)
         lock = self._locks.setdefault(person.workspace_id, asyncio.Lock())
         async with lock:
             wait = self._last.get(person.workspace_id, 0.0) + self.interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                client = await self._client_of(person.workspace_id)
-                response = await client.chat_postMessage(
-                    channel=person.user_id,
-                    text=text,
-                    blocks=blocks,
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-            except SlackApiError as exc:
-                error = exc.response.get("error") if exc.response is not None else None
-                raise DeliveryError(f"Slack refused the message: {error or exc}") from exc
-            except (TimeoutError, SlackClientError, OSError) as exc:
-                raise DeliveryError(f"Slack could not be reached: {exc}") from exc
+                return await self._post_now(person, text=text, blocks=blocks)
             finally:
                 self._last[person.workspace_id] = time.monotonic()
+
+    async def _post_now(
+        self, person: PersonRef | Recipient | Contact, *, text: str, blocks: list[JSON]
+    ) -> tuple[str | None, str | None]:
+        try:
+            client = await self._client_of(person.workspace_id)
+            response = await client.chat_postMessage(
+                channel=person.user_id,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error") if exc.response is not None else None
+            raise DeliveryError(f"Slack refused the message: {error or exc}") from exc
+        except (TimeoutError, SlackClientError, OSError) as exc:
+            raise DeliveryError(f"Slack could not be reached: {exc}") from exc
         channel, ts = response.get("channel"), response.get("ts")
         return (
             channel if isinstance(channel, str) else None,

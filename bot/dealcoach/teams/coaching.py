@@ -1,6 +1,8 @@
 """Managers coach in Teams (issue 16), shaped like Slack's `slack/listeners/coaching.py`:
 *Open review* on the digest card, a coaching note sent to the rep as a card with *Reply* and
-*Mark as done*, replies back to the other side, and `prep @rep`.
+*Mark as done*, replies back to the other side, and `prep @rep`. Someone on another platform
+(a Slack manager or rep: reporting lines may span platforms) is reached through the notifier
+of their platform (`deps.relay`, a `services.notify.NoteRelay` set by `web.create_app`).
 
 All buttons are `Action.Execute` with verbs `dealcoach.coaching.*`; `routing` hands them
 here (`card_action`). Refusals come back as a short card in the asker's language
@@ -218,6 +220,28 @@ def note_card(delivery: NoteDelivery, *, reply_prompt: bool, done_button: bool) 
     return cards.card(body, actions or None, fallback=f"{intro}\n{text}")
 
 
+def reply_card(delivery: NoteDelivery) -> Card:
+    """The thread's latest reply as the other side gets it: *Reply*, and for the rep (not
+    the note's author) *Mark as done* while the note is open."""
+    other = delivery.recipient
+    assert other is not None
+    to_rep = other.user_id != delivery.note.author_user_id
+    return note_card(delivery, reply_prompt=True, done_button=to_rep and delivery.note.open)
+
+
+def done_card(delivery: NoteDelivery) -> Card:
+    """The note was marked done: the notice to its author."""
+    author = delivery.recipient
+    assert author is not None
+    text = ct(
+        author.locale,
+        "done_dm",
+        who=escape_teams(delivery.sender.name),
+        deal=_deal(author.locale, delivery.deal_name),
+    )
+    return cards.message_card(text)
+
+
 def _refused(locale: str, err: CoachingRefused | NoteInvalid) -> str:
     prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
     return ct(locale, f"{prefix}.{err.key}")
@@ -273,36 +297,30 @@ async def _reply(deps: TeamsDeps, actor: Actor, locale: str, data: CardData) -> 
     delivery = await deps.coaching.reply(actor, _id(data, "note_id"), data.get(REPLY_INPUT))
     other = delivery.recipient
     if other is not None:
-        to_rep = other.user_id != delivery.note.author_user_id
-        await _send(
-            deps,
-            delivery,
-            note_card(delivery, reply_prompt=True, done_button=to_rep and delivery.note.open),
-        )
+        await _send(deps, delivery, reply_card(delivery))
     who = escape_teams(other.name) if other is not None else "-"
     return Reply(card=cards.message_card(ct(locale, "reply_sent", who=who), color="Good"))
 
 
 async def _done(deps: TeamsDeps, actor: Actor, locale: str, data: CardData) -> Reply:
     delivery = await deps.coaching.mark_done(actor, _id(data, "note_id"))
-    author = delivery.recipient
-    if author is not None:
-        text = ct(
-            author.locale,
-            "done_dm",
-            who=escape_teams(delivery.sender.name),
-            deal=_deal(author.locale, delivery.deal_name),
-        )
-        await _send(deps, delivery, cards.message_card(text))
+    if delivery.recipient is not None:  # None: nothing changed, or done by its author
+        await _send(deps, delivery, done_card(delivery))
     key = "done_ack" if delivery.changed else "done_already"
     return Reply(card=cards.message_card(ct(locale, key), color="Good"))
 
 
 async def _send(deps: TeamsDeps, delivery: NoteDelivery, card: Card) -> bool:
-    """To the recipient's Teams chat; False when they cannot be reached from here."""
+    """To the recipient: their Teams chat (the stored reference) when they are on Teams, else
+    the notifier of their platform (`deps.relay`: a Slack DM). False when they cannot be
+    reached (logged); the note stays with the review either way."""
     to: Contact | None = delivery.recipient
+    if to is None:
+        return False
+    if to.platform != "teams":
+        return deps.relay is not None and await deps.relay.deliver(delivery)
     sender = deps.sender
-    if to is None or to.platform != "teams" or to.conversation_ref is None or sender is None:
+    if to.conversation_ref is None or sender is None:
         return False
     try:
         await sender.send_card(to.conversation_ref, card)

@@ -17,6 +17,7 @@ from dealcoach.teams.cards import Card
 if TYPE_CHECKING:
     from dealcoach.services.coaching import AsyncCoachingService
     from dealcoach.services.container import Services
+    from dealcoach.services.notify import NoteRelay
     from dealcoach.services.people import AsyncPeopleService
     from dealcoach.services.reviews import AsyncReviewService
 
@@ -40,6 +41,9 @@ class TeamsDeps:
     # Set by `TeamsRuntime.create` right after the runtime is built (it needs these deps
     # first); None only in a turn run without a runtime, where nothing can be sent.
     sender: Sender | None = None
+    # Coaching notes for people not on Teams (a Slack manager or rep): the composition root's
+    # notifiers (`web.create_app`); None when the runtime runs on its own.
+    relay: NoteRelay | None = None
 
     @property
     def reviews(self) -> AsyncReviewService:

@@ -1,5 +1,6 @@
 """Proactive delivery to Teams users (manager digests, review reminders, overdue close-plan
-steps, shared reviews).
+steps, shared reviews, and coaching notes written on another platform: issue 16,
+`services.notify.CoachingNotifier`).
 
 `TeamsNotifier` is the Teams side of the digest's notifier interface (`digest.notifier`:
 `Notifier.send_digest`, `NudgeNotifier.send_nudge`, `PlanReminderNotifier
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from dealcoach.digest.compose import DigestModel, PersonRef
     from dealcoach.digest.nudges import NudgeModel, RenderedNudge
     from dealcoach.digest.render import RenderedDigest
+    from dealcoach.services.coaching import NoteDelivery
     from dealcoach.services.people import AsyncContacts
     from dealcoach.services.plans import PlanReminder, RenderedReminder
     from dealcoach.teams.runtime import TeamsRuntime
@@ -120,30 +122,64 @@ class TeamsNotifier:
         )
         await self.deliver(recipient, card)
 
-    async def deliver(self, person: Addressee, card: dict[str, Any]) -> None:
-        """One card to one person: their stored chat, else a new 1:1 chat (then stored)."""
+    # --- services.notify.CoachingNotifier (issue 16) -------------------------------------
+    # A coaching note, reply or *done* notice written on another platform (a Slack manager or
+    # rep) to a Teams user: the same cards as `teams.coaching` sends, whose *Reply* / *Mark as
+    # done* buttons that module answers. Someone is waiting: not queued behind a batch.
+
+    async def send_note(self, delivery: NoteDelivery) -> None:
+        from dealcoach.teams.coaching import note_card
+
+        card = note_card(delivery, reply_prompt=True, done_button=True)
+        await self._coaching(delivery, card)
+
+    async def send_reply(self, delivery: NoteDelivery) -> None:
+        from dealcoach.teams.coaching import reply_card
+
+        await self._coaching(delivery, reply_card(delivery))
+
+    async def send_done(self, delivery: NoteDelivery) -> None:
+        from dealcoach.teams.coaching import done_card
+
+        await self._coaching(delivery, done_card(delivery))
+
+    async def _coaching(self, delivery: NoteDelivery, card: dict[str, Any]) -> None:
+        if delivery.recipient is None:
+            raise DeliveryError("the coaching message has no recipient")
+        await self.deliver(delivery.recipient, card, paced=False)
+
+    async def deliver(self, person: Addressee, card: dict[str, Any], *, paced: bool = True) -> None:
+        """One card to one person: their stored chat, else a new 1:1 chat (then stored).
+        Paced per tenant unless `paced=False` (someone waits on it)."""
         if person.platform != "teams":
             raise DeliveryError(f"{person.user_id} is not a Teams user ({person.platform})")
         contact = await self.contacts.teams_contact(person.person_id)
         if contact is None:
             raise DeliveryError(f"{person.user_id} is not known any more")
-        lock = self._locks.setdefault(contact.tenant_id, asyncio.Lock())
-        async with lock:
-            wait = self._last.get(contact.tenant_id, 0.0) + self.interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            try:
-                created = await self._with_retries(
-                    lambda: self.send(
-                        reference=contact.reference,
-                        user_id=contact.user_id,
-                        card=card,
-                        service_url=contact.service_url,
-                        tenant_id=contact.tenant_id,
-                    )
+
+        def send() -> Any:
+            return self._with_retries(
+                lambda: self.send(
+                    reference=contact.reference,
+                    user_id=contact.user_id,
+                    card=card,
+                    service_url=contact.service_url,
+                    tenant_id=contact.tenant_id,
                 )
-            finally:
-                self._last[contact.tenant_id] = time.monotonic()
+            )
+
+        if not paced:
+            created = await send()
+        else:
+            lock = self._locks.setdefault(contact.tenant_id, asyncio.Lock())
+            async with lock:
+                wait = self._last.get(contact.tenant_id, 0.0) + self.interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                try:
+                    created = await send()
+                finally:
+                    self._last[contact.tenant_id] = time.monotonic()
         if created is not None:
             await self.contacts.store_reference(person.person_id, created)
 

@@ -8,6 +8,10 @@
   modal with the updated thread, then DMs the rep the note with *Reply* / *Mark as done*.
 - *Reply* opens a small modal; the reply goes to the other side of the thread as a DM.
 - *Mark as done* closes the note and tells its author.
+- Someone in this workspace gets the DM through this request's client; anyone else (another
+  Slack workspace, or Teams: reporting lines may span platforms) through the notifier of
+  their platform (`deps.relay`, a `services.notify.NoteRelay` set by `web.create_app`). A
+  failed delivery is logged; the note stays with the review.
 - `/dealcoach prep @rep`: the one-page 1:1 prep, ephemeral.
 
 Every refusal is said in the asker's language (`prompts/<locale>/coaching.yaml`); every user
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,6 +40,16 @@ from dealcoach.services.coaching import (
 )
 from dealcoach.slack import limits, modal
 from dealcoach.slack.advice import advice_blocks
+from dealcoach.slack.coaching_blocks import (
+    ACTION_DONE,
+    ACTION_REPLY,
+    done_message,
+    note_message,
+    reply_message,
+)
+from dealcoach.slack.coaching_blocks import deal as _deal
+from dealcoach.slack.coaching_blocks import section as _section
+from dealcoach.slack.coaching_blocks import who as _who
 from dealcoach.slack.context import require_deps, valid_review_id
 from dealcoach.slack.digest_blocks import ACTION_OPEN_REVIEW
 from dealcoach.slack.flow import full_actor
@@ -45,8 +59,6 @@ log = logging.getLogger("dealcoach.slack")
 VIEW_NOTE = "coaching_note"
 VIEW_REPLY = "coaching_reply"
 VIEW_INFO = "coaching_info"
-ACTION_REPLY = "coaching_reply"
-ACTION_DONE = "coaching_done"
 BLOCK_NOTE = "coaching.note"
 BLOCK_ABOUT = "coaching.about"
 BLOCK_REPLY = "coaching.reply"
@@ -87,21 +99,6 @@ def _value(body: JSON) -> str:
 def _refusal(locale: str, err: CoachingRefused | NoteInvalid) -> str:
     prefix = "refused" if isinstance(err, CoachingRefused) else "invalid"
     return ct(locale, f"{prefix}.{err.key}")
-
-
-def _who(contact: Contact, team_id: str | None = None) -> str:
-    """A Slack mention for someone in this Slack workspace, else their escaped name."""
-    if contact.platform == "slack" and (team_id is None or contact.workspace_id == team_id):
-        return f"<@{contact.user_id}>"
-    return escape_slack(contact.name)
-
-
-def _deal(locale: str, name: str | None) -> str:
-    return f"*{escape_slack(name)}*" if name else ct(locale, "unnamed_deal")
-
-
-def _section(text: str) -> JSON:
-    return {"type": "section", "text": modal.mrkdwn(text or " ")}
 
 
 def _title(locale: str, key: str) -> JSON:
@@ -275,81 +272,43 @@ async def on_note_submitted(
         return
     updated = await service.open_review(actor, review_id)
     rep = delivery.recipient
-    reachable = (
-        rep is not None and rep.platform == "slack" and rep.workspace_id == actor.workspace_id
-    )
     assert rep is not None
+    here = _here(rep, actor.workspace_id)
     done = ct(
         updated.locale,
-        "note_sent" if reachable else "note_saved",
+        "note_sent" if here or _elsewhere(deps, rep) else "note_saved",
         rep=_who(rep, actor.workspace_id),
     )
     confirmation = review_view(updated, actor.workspace_id)
     confirmation["blocks"] = [_section(done), *confirmation["blocks"]][: limits.VIEW_BLOCKS]
     await ack(response_action="update", view=confirmation)
-    if reachable:
+    if here:
         await post_note(client, delivery)
+    else:
+        await _hand_over(deps, delivery)
+
+
+def _here(contact: Contact | None, team_id: str) -> TypeGuard[Contact]:
+    """Someone this request's client can DM: a Slack user of the same workspace."""
+    return contact is not None and contact.platform == "slack" and contact.workspace_id == team_id
+
+
+def _elsewhere(deps: Any, contact: Contact | None) -> bool:
+    """Someone on another platform (or Slack workspace) the composition root's notifiers
+    reach (`services.notify.NoteRelay`, set by `web.create_app`)."""
+    relay = deps.relay
+    return relay is not None and bool(relay.reaches(contact))
+
+
+async def _hand_over(deps: Any, delivery: NoteDelivery) -> bool:
+    """To the notifier of the recipient's platform; False (logged) when not delivered."""
+    relay = deps.relay
+    if relay is None or delivery.recipient is None:
+        return False
+    return bool(await relay.deliver(delivery))
 
 
 # --- the rep's side ---------------------------------------------------------------------------
-
-
-def _buttons(locale: str, note_id: int, *, done: bool) -> JSON:
-    elements: list[JSON] = [
-        {
-            "type": "button",
-            "action_id": ACTION_REPLY,
-            "value": str(note_id),
-            "text": modal.plain(ct(locale, "reply"), limits.BUTTON_TEXT),
-        }
-    ]
-    if done:
-        elements.append(
-            {
-                "type": "button",
-                "action_id": ACTION_DONE,
-                "style": "primary",
-                "value": str(note_id),
-                "text": modal.plain(ct(locale, "mark_done"), limits.BUTTON_TEXT),
-            }
-        )
-    return {"type": "actions", "block_id": f"coaching_note_{note_id}", "elements": elements}
-
-
-def note_message(delivery: NoteDelivery) -> tuple[list[JSON], str]:
-    """The note as the rep gets it: who, which deal, the text, Reply / Mark as done."""
-    rep = delivery.recipient
-    assert rep is not None
-    locale = rep.locale
-    note = delivery.note
-    intro = ct(
-        locale,
-        "note_dm_intro",
-        manager=_who(delivery.sender, rep.workspace_id),
-        deal=_deal(locale, delivery.deal_name),
-    )
-    quoted = "> " + escape_slack(note.body).replace("\n", "\n> ")
-    blocks: list[JSON] = [_section(limits.clip(f"{intro}\n{quoted}", limits.SECTION_TEXT))]
-    if note.action:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": limits.clip(
-                            ct(locale, "about", action=escape_slack(note.action)),
-                            limits.CONTEXT_TEXT,
-                        ),
-                    }
-                ],
-            }
-        )
-    blocks.append(_buttons(locale, note.note_id, done=True))
-    blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": ct(locale, "note_dm_footer")}]}
-    )
-    return blocks, limits.clip(f"{intro}\n{quoted}", 3000)
 
 
 async def post_note(client: AsyncWebClient, delivery: NoteDelivery) -> None:
@@ -452,53 +411,21 @@ async def on_reply_submitted(
         return
     other = delivery.recipient
     locale = await deps.locale_for(actor)
-    reachable = (
-        other is not None and other.platform == "slack" and other.workspace_id == actor.workspace_id
-    )
     who = _who(other, actor.workspace_id) if other is not None else "-"
     await ack(response_action="update", view=info_view(locale, ct(locale, "reply_sent", who=who)))
-    if reachable and other is not None:
+    if _here(other, actor.workspace_id):
         await post_reply(client, delivery)
+    elif other is not None:
+        await _hand_over(deps, delivery)
 
 
 async def post_reply(client: AsyncWebClient, delivery: NoteDelivery) -> None:
     other = delivery.recipient
     assert other is not None
-    locale = other.locale
-    latest = delivery.note.replies[-1] if delivery.note.replies else None
-    body = latest.body if latest is not None else ""
-    intro = ct(
-        locale,
-        "reply_dm",
-        who=_who(delivery.sender, other.workspace_id),
-        deal=_deal(locale, delivery.deal_name),
-    )
-    quoted = "> " + escape_slack(body).replace("\n", "\n> ")
-    # The rep (not the note's author) may also close the note from here.
-    rep_side = other.person_id != _author_id(delivery)
-    blocks = [
-        _section(limits.clip(f"{intro}\n{quoted}", limits.SECTION_TEXT)),
-        _buttons(locale, delivery.note.note_id, done=rep_side and delivery.note.open),
-    ]
+    blocks, text = reply_message(delivery)
     await client.chat_postMessage(
-        channel=other.user_id,
-        text=limits.clip(f"{intro}\n{quoted}", 3000),
-        blocks=blocks,
-        unfurl_links=False,
-        unfurl_media=False,
+        channel=other.user_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
     )
-
-
-def _author_id(delivery: NoteDelivery) -> int | None:
-    """The note author's person id, when the sender or the recipient is the author."""
-    if delivery.sender.user_id == delivery.note.author_user_id:
-        return delivery.sender.person_id
-    if (
-        delivery.recipient is not None
-        and delivery.recipient.user_id == delivery.note.author_user_id
-    ):
-        return delivery.recipient.person_id
-    return None
 
 
 async def on_done(ack: Any, body: JSON, client: AsyncWebClient, context: Any, respond: Any) -> None:
@@ -524,19 +451,12 @@ async def on_done(ack: Any, body: JSON, client: AsyncWebClient, context: Any, re
         response_type="ephemeral",
         replace_original=False,
     )
-    author = delivery.recipient
-    if (
-        author is not None
-        and author.platform == "slack"
-        and author.workspace_id == actor.workspace_id
-    ):
-        text = ct(
-            author.locale,
-            "done_dm",
-            who=_who(delivery.sender, author.workspace_id),
-            deal=_deal(author.locale, delivery.deal_name),
-        )
-        await client.chat_postMessage(channel=author.user_id, text=text, blocks=[_section(text)])
+    author = delivery.recipient  # None when nothing changed (done twice) or done by them
+    if _here(author, actor.workspace_id):
+        blocks, text = done_message(delivery)
+        await client.chat_postMessage(channel=author.user_id, text=text, blocks=blocks)
+    elif author is not None:
+        await _hand_over(deps, delivery)
 
 
 def history_buttons(locale: str, items: list[Any]) -> JSON:
