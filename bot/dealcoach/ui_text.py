@@ -13,43 +13,17 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import yaml
-
 from dealcoach.coach.bank import LOCALES
-from dealcoach.errors import ContentError
+from dealcoach.coach.flat_text import DEFAULT_LOCALE, read_tables
 from dealcoach.resources import prompts_dir
 
-DEFAULT_LOCALE = "en"
-
-
-def _read(path: Path) -> dict[str, str]:
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ContentError(str(path), "file is missing") from None
-    except yaml.YAMLError as err:
-        raise ContentError(str(path), f"not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ContentError(str(path), "expected a mapping of key: text")
-    for key, text in data.items():
-        if not isinstance(key, str) or not isinstance(text, str):
-            raise ContentError(str(path), "every value must be a text", item_id=str(key))
-    return data
+__all__ = ["DEFAULT_LOCALE", "translate", "ui_strings"]
 
 
 @cache
 def ui_strings(surface: str, folder: Path | None = None) -> dict[str, dict[str, str]]:
     """`{locale: {key: text}}` for one surface (`slack`, `teams`), validated."""
-    base = folder or prompts_dir()
-    tables = {locale: _read(base / locale / f"{surface}.yaml") for locale in LOCALES}
-    expected = set(tables[DEFAULT_LOCALE])
-    for locale, table in tables.items():
-        path = str(base / locale / f"{surface}.yaml")
-        for key in sorted(expected - set(table)):
-            raise ContentError(path, "missing (it is in the English file)", item_id=key)
-        for key in sorted(set(table) - expected):
-            raise ContentError(path, "not in the English file", item_id=key)
-    return tables
+    return read_tables(folder or prompts_dir(), f"{surface}.yaml", LOCALES)
 
 
 def translate(surface: str, locale: str | None, key: str, **values: object) -> str:

@@ -20,39 +20,21 @@ from tests.slack.conftest import app_factory, live, settings, slack, slack_api  
 from tests.slack.driver import USER, validate_blocks, validate_view
 from tests.slack.harness import SlackSender
 from tests.slack.mock_web_api import MockSlackWebApi
-from tests.slack.plan_steps import last_advice, reminders_sent, rep, run_review, send_reminders
+from tests.slack.plan_steps import (
+    CLOSING,
+    last_advice,
+    reminders_sent,
+    rep,
+    run_review,
+    send_reminders,
+)
 from tests.slack.test_plans import _deal_id, _plan, _press, _services, open_add_modal
 
 from dealcoach.config import Settings
 from dealcoach.slack import plan_blocks as pb
 
 FIVE: dict[str, Any] = {
-    "deal.account": "Acme Corp",
-    "deal.value": "120k",
-    "deal.stage": "closing",
-    "fit.need": "One CRM instead of three spreadsheets",
-    "fit.requirements_met": "yes",
-    "fit.price_market_conform": "yes",
-    "fit.offers_compared": "yes",
-    "agenda.1.who": "Dana (CFO)",
-    "agenda.1.role": "economic_buyer",
-    "agenda.1.interests": ["power_position"],
-    "agenda.1.certainty": "confirmed",
-    "agenda.1.translation": "One dashboard she can show the board",
-    "agenda.1.new_in_role": "no",
-    "agenda.1.competitor_relationship": "no",
-    "agenda.1.stance": "for",
-    "agenda.2.who": "Ans de Vries",
-    "agenda.2.role": "champion",
-    "agenda.2.certainty": "assumed",
-    "agenda.2.champion_access": "no",
-    "agenda.2.champion_sells": "no",
-    "agenda.2.stance": "for",
-    "agenda.3.who": "Gerard, IT lead",
-    "agenda.3.role": "technical",
-    "agenda.3.certainty": "unknown",
-    "agenda.3.discovery_plan": "Ask Dana to introduce me",
-    "agenda.3.stance": "against",
+    **CLOSING,  # Dana (economic buyer), Ans (untested champion), Gerard (against)
     "agenda.4.who": "Piet Jansen (Ops)",
     "agenda.4.role": "champion",
     "agenda.4.certainty": "assumed",
@@ -63,12 +45,6 @@ FIVE: dict[str, Any] = {
     "agenda.5.role": "user",
     "agenda.5.certainty": "assumed",
     "agenda.5.stance": "for",
-    "benefit.customer_wins": "Closing the books two days faster",
-    "benefit.customer_ready": "yes",
-    "benefit.we_win": "A reference customer in finance",
-    "benefit.margin": "healthy",
-    "benefit.pros_cons_explained": "yes",
-    "signals.silent_after_invite": "no",
 }
 
 WORDS = {

@@ -3,7 +3,7 @@
 A flat map of key → `str.format` template per locale (the same shape as the adapters'
 surfaces in `dealcoach.ui_text`, which reads this file as the surface `plan`). Checked at load:
 every locale has exactly the English keys, every value is text, and every template parses.
-The coach cannot import `ui_text` (it is pure), hence this small loader of its own.
+Read with the same loader as `ui_text` (`coach/flat_text.py`), templates checked too.
 
 Values that come from users (names, step texts, deal names) are escaped by the caller for
 its flavor (`escape`); template text is not.
@@ -11,13 +11,11 @@ its flavor (`escape`); template text is not.
 
 from __future__ import annotations
 
-import string
 from datetime import date
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from dealcoach.coach.flat_text import read_tables
 from dealcoach.coach.markup import ESCAPERS, Flavor
 from dealcoach.errors import ContentError
 from dealcoach.resources import prompts_dir
@@ -27,37 +25,13 @@ DEFAULT_LOCALE = "en"
 FILE = "plan.yaml"
 
 
-def _read(path: Path) -> dict[str, str]:
-    try:
-        data = yaml.safe_load(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise ContentError(str(path), "file is missing") from None
-    except yaml.YAMLError as err:
-        raise ContentError(str(path), f"not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise ContentError(str(path), "expected a mapping of key: text")
-    for key, text in data.items():
-        if not isinstance(key, str) or not isinstance(text, str):
-            raise ContentError(str(path), "every value must be a text", item_id=str(key))
-        try:
-            list(string.Formatter().parse(text))
-        except ValueError as err:
-            raise ContentError(str(path), f"not a valid template ({err})", item_id=key) from None
-    return data
-
-
 @cache
 def plan_strings(folder: Path | None = None) -> dict[str, dict[str, str]]:
     """`{locale: {key: text}}`, validated (see the module doc)."""
     base = folder or prompts_dir()
-    tables = {locale: _read(base / locale / FILE) for locale in LOCALES}
-    expected = set(tables[DEFAULT_LOCALE])
+    tables = read_tables(base, FILE, LOCALES, templates=True)
     for locale, table in tables.items():
         path = str(base / locale / FILE)
-        for key in sorted(expected - set(table)):
-            raise ContentError(path, "missing (it is in the English file)", item_id=key)
-        for key in sorted(set(table) - expected):
-            raise ContentError(path, "not in the English file", item_id=key)
         for key in ("date.months", "date.weekdays"):
             if len(table[key].split()) != (12 if key == "date.months" else 7):
                 raise ContentError(path, "needs 12 months / 7 weekdays", item_id=key)
