@@ -153,7 +153,7 @@ class NoteDelivery:
     deal_name: str | None
     sender: Contact
     recipient: Contact | None  # None: nobody to tell (e.g. done by the author)
-    changed: bool = True  # False: nothing changed (done twice)
+    changed: bool = True  # False: nothing changed (done twice, the same note or reply again)
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,11 @@ class Prep:
     open_notes: tuple[PrepNote, ...]
     overdue_steps: tuple[str, ...]  # the rep's close-plan steps past their date
     weeks: int = PREP_WEEKS
+
+
+# The same text by the same author on the same review (thread) within this window is one
+# note: a double click, a resubmitted card, a retried request — stored and sent once.
+SAME_NOTE_WINDOW = timedelta(minutes=10)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -374,13 +379,16 @@ def add_note(
     about: str | None = None
     if isinstance(action, str) and action.strip():
         about = clean_text(action, MAX_ACTION)
-    note = q.add(uow.session, review, me, text, action=about)
+    uow.people.lock(me)  # one author's concurrent submits queue here, then see the note
+    same = q.recent_same(uow.session, review.id, me.id, text, None, utcnow() - SAME_NOTE_WINDOW)
+    note = same or q.add(uow.session, review, me, text, action=about)
     return NoteDelivery(
         kind="note",
         note=_note_view(uow, note.id),
         deal_name=review.deal.name if review.deal is not None else None,
         sender=_contact(me, default_locale),
         recipient=_contact(review.person, default_locale, review.locale),
+        changed=same is None,
     )
 
 
@@ -399,7 +407,11 @@ def reply(
     if me is None or me.id not in (review.person_id, note.author_id):
         raise CoachingRefused("not_your_note", "only the rep and their manager can reply")
     text = clean_text(body)
-    q.add(uow.session, review, me, text, parent=note)
+    uow.people.lock(me)
+    since = utcnow() - SAME_NOTE_WINDOW
+    same = q.recent_same(uow.session, review.id, me.id, text, note.id, since)
+    if same is None:
+        q.add(uow.session, review, me, text, parent=note)
     to_rep = me.id != review.person_id
     other = uow.people.get(review.person_id if to_rep else note.author_id)
     spoken = review.locale if to_rep else None
@@ -409,6 +421,7 @@ def reply(
         deal_name=review.deal.name if review.deal is not None else None,
         sender=_contact(me, default_locale),
         recipient=_contact(other, default_locale, spoken) if other is not None else None,
+        changed=same is None,
     )
 
 

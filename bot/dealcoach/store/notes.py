@@ -47,6 +47,35 @@ def add(
     return note
 
 
+def recent_same(
+    session: Session,
+    review_id: int,
+    author_id: int,
+    body: str,
+    parent_id: int | None,
+    since: datetime,
+) -> CoachingNote | None:
+    """The same note or reply by the same author on the same review (and thread) written
+    since `since`: a double click, a resubmitted card or a retry, not a second note."""
+    parent = (
+        CoachingNote.parent_id.is_(None)
+        if parent_id is None
+        else CoachingNote.parent_id == parent_id
+    )
+    return session.scalars(
+        select(CoachingNote)
+        .where(
+            CoachingNote.review_id == review_id,
+            CoachingNote.author_id == author_id,
+            CoachingNote.body == body,
+            parent,
+            CoachingNote.created_at >= since,
+        )
+        .order_by(CoachingNote.id)
+        .limit(1)
+    ).one_or_none()
+
+
 def get(session: Session, note_id: int, *, lock: bool = False) -> CoachingNote | None:
     query = select(CoachingNote).where(CoachingNote.id == note_id)
     if lock and session.get_bind().dialect.name == "postgresql":

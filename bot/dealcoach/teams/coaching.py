@@ -317,6 +317,8 @@ async def _send(deps: TeamsDeps, delivery: NoteDelivery, card: Card) -> bool:
     to: Contact | None = delivery.recipient
     if to is None:
         return False
+    if not delivery.changed:  # the same note or reply again (a resubmitted card): sent before
+        return True
     if to.platform != "teams":
         return deps.relay is not None and await deps.relay.deliver(delivery)
     sender = deps.sender

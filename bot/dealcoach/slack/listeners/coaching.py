@@ -282,6 +282,8 @@ async def on_note_submitted(
     confirmation = review_view(updated, actor.workspace_id)
     confirmation["blocks"] = [_section(done), *confirmation["blocks"]][: limits.VIEW_BLOCKS]
     await ack(response_action="update", view=confirmation)
+    if not delivery.changed:  # the same note again (a double submit): sent the first time
+        return
     if here:
         await post_note(client, delivery)
     else:
@@ -413,6 +415,8 @@ async def on_reply_submitted(
     locale = await deps.locale_for(actor)
     who = _who(other, actor.workspace_id) if other is not None else "-"
     await ack(response_action="update", view=info_view(locale, ct(locale, "reply_sent", who=who)))
+    if not delivery.changed:  # the same reply again: sent the first time
+        return
     if _here(other, actor.workspace_id):
         await post_reply(client, delivery)
     elif other is not None:
