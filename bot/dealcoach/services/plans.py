@@ -269,7 +269,7 @@ def zone(name: str | None) -> ZoneInfo:
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
-            pass
+            pass  # a zone name this machine does not know: UTC below, never a failed reminder
     return ZoneInfo("UTC")
 
 
