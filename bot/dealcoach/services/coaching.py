@@ -355,7 +355,15 @@ def earlier_notes(uow: UnitOfWork, actor: Actor, review_id: int) -> tuple[NoteVi
     review's own rep gets them here (managers open the review)."""
     review = _review(uow, review_id)
     me = _me(uow, actor)
-    if me is None or me.id != review.person_id or review.deal_id is None:
+    if me is None or me.id != review.person_id:
+        return ()
+    return notes_before(uow, review)
+
+
+def notes_before(uow: UnitOfWork, review: Review) -> tuple[NoteView, ...]:
+    """`earlier_notes` of a review its rep was already checked for (in that transaction: a
+    review completing hands them to the adapter with its advice)."""
+    if review.deal_id is None:
         return ()
     return _views(q.on_deal_before(uow.session, review.deal_id, review.id))
 

@@ -565,12 +565,18 @@ def add_from_action(
 
 
 def candidates_of(
-    uow: UnitOfWork, review_id: int, deal_id: int | None, assessment: Assessment
+    uow: UnitOfWork,
+    review_id: int,
+    deal_id: int | None,
+    assessment: Assessment,
+    steps: list[q.StepRow] | None = None,
 ) -> tuple[PlanCandidate, ...]:
-    """A completed review's moves as *Add to plan* candidates (see `PlanCandidate`)."""
+    """A completed review's moves as *Add to plan* candidates (see `PlanCandidate`).
+    `steps`: the deal's `deal_steps`, when already read in this transaction."""
     if deal_id is None:
         return ()
-    steps = q.steps_of_deal(uow.session, deal_id)
+    read = q.steps_of_deal(uow.session, deal_id) if steps is None else steps
+    steps = [r for r in read if r.status != "dropped"]
     from_review = {r.text for r in steps if r.created_from_review_id == review_id}
     open_texts = {r.text for r in steps if r.status == "open"}
     moves = [(a, False) for a in assessment.actions] + [(a, True) for a in assessment.later]
@@ -759,20 +765,30 @@ def step_history(uow: UnitOfWork, actor: Actor, step_id: int) -> list[q.EventRow
     return q.history(uow.session, [step_id])[step_id]
 
 
-def plan_status(uow: UnitOfWork, deal_id: int | None, today: date) -> PlanStatus:
+def plan_status(
+    uow: UnitOfWork, deal_id: int | None, today: date, steps: list[q.StepRow] | None = None
+) -> PlanStatus:
     """What the coach needs to know of a deal's plan (`assess(..., plan_status=…)`): the
     counts and the customer's slipping steps, oldest first. For the review's own deal,
-    inside the review's transaction (no actor check: the caller already did it)."""
+    inside the review's transaction (no actor check: the caller already did it). `steps`:
+    the deal's `deal_steps`, when already read in this transaction."""
     if deal_id is None:
         return PlanStatus()
-    rows = q.steps_of_deal(uow.session, deal_id)
+    rows = deal_steps(uow, deal_id) if steps is None else steps
     slipping = tuple(
         SlippingStep(r.text, r.owner_name or "", r.due_on)
         for r in sorted(rows, key=lambda r: (r.due_on, r.id))
         if r.status == "open" and r.owner_kind == "customer" and r.due_on < today
     )
-    progress = _progress(q.progress(uow.session, [deal_id], today)[deal_id])
-    return progress.status(slipping)
+    return _progress(q.progress_of_rows(deal_id, rows, today)).status(slipping)
+
+
+def deal_steps(uow: UnitOfWork, deal_id: int | None) -> list[q.StepRow]:
+    """Every step of a deal, dropped ones included, in one query: what `plan_status` and
+    `candidates_of` both read when a review completes (given to them, read once)."""
+    if deal_id is None:
+        return []
+    return q.steps_of_deal(uow.session, deal_id, include_dropped=True)
 
 
 # --- reminders --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ reopens it as a new draft); completing is idempotent on the review and its key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -42,6 +43,7 @@ from dealcoach.errors import (
     NotFound,
 )
 from dealcoach.services.actors import Actor
+from dealcoach.services.coaching import NoteView, notes_before
 from dealcoach.services.people import (
     actor_locale,
     find_person,
@@ -53,11 +55,13 @@ from dealcoach.services.plans import (
     PlanCandidate,
     PlanInvalid,
     candidates_of,
+    deal_steps,
     local_today,
     names_in,
     plan_status,
 )
 from dealcoach.store.models import OUTCOME_REASONS, OUTCOMES, Person, Review
+from dealcoach.store.plans import StepRow
 from dealcoach.store.uow import AsyncStore, Store, UnitOfWork
 from dealcoach.ui_text import translate
 
@@ -159,6 +163,9 @@ class CompletedReview:
     deal_id: int | None = None
     plan_candidates: tuple[PlanCandidate, ...] = ()
     owner_options: tuple[str, ...] = ()
+    # The coaching notes on the deal's earlier reviews (issue 16), read in the completing
+    # transaction for the rep's first look at the advice (`created`); empty otherwise.
+    earlier_notes: tuple[NoteView, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,10 +224,14 @@ def _owned(uow: UnitOfWork, actor: Actor, review_id: int, *, lock: bool = False)
     review = uow.reviews.get_for_update(review_id) if lock else uow.reviews.get(review_id)
     if review is None:
         raise NotFound(f"review {review_id} does not exist")
+    _check_owner(uow, actor, review)
+    return review
+
+
+def _check_owner(uow: UnitOfWork, actor: Actor, review: Review) -> None:
     person = find_person(uow, actor)
     if person is None or review.person_id != person.id:
         raise Forbidden("that review belongs to someone else")
-    return review
 
 
 def _bank(review: Review) -> QuestionBank:
@@ -264,10 +275,13 @@ def _view(
     *,
     after_round: str | None = None,
     step: Step | None = None,
+    answers: Answers | None = None,
 ) -> ReviewView:
     """The review as an adapter shows it. `show`: `step` when given (e.g. the agenda with
-    one more person), else the next step after `after_round` (see `_step_to_show`)."""
-    answers: Answers = uow.reviews.answers(review.id)
+    one more person), else the next step after `after_round` (see `_step_to_show`).
+    `answers`: the review's answers as stored, when this transaction knows them already."""
+    if answers is None:
+        answers = uow.reviews.answers(review.id)
     upcoming = None
     show = None
     if review.status == "draft":
@@ -315,9 +329,23 @@ def _summary(review: Review) -> ReviewSummary:
     )
 
 
-def _store_answers(uow: UnitOfWork, review: Review, answers: Answers) -> None:
+def _merged(before: Answers, saved: Answers) -> Answers:
+    """The answers as the database holds them after `saved` was upserted over `before`,
+    in the order `ReviewRepo.answers` reads them (answered_at, then row id): the untouched
+    ones, then those answered again (their rows, in their order), then the new rows; values
+    as JSON gives them back. So a step needs no second read of what it just wrote."""
+    stored = {qid: json.loads(json.dumps(value)) for qid, value in saved.items()}
+    merged = {qid: value for qid, value in before.items() if qid not in stored}
+    merged.update((qid, stored[qid]) for qid in before if qid in stored)
+    merged.update((qid, value) for qid, value in stored.items() if qid not in before)
+    return merged
+
+
+def _store_answers(
+    uow: UnitOfWork, review: Review, answers: Answers, *, touch: bool = True
+) -> None:
     """Persist validated answers; keep the review's deal in step with the deal.* answers."""
-    uow.reviews.save_answers(review, answers)
+    uow.reviews.save_answers(review, answers, touch=touch)
     name = answers.get("deal.name")
     if isinstance(name, str) and name.strip():
         deal = uow.deals.get_or_create(review.person, name)
@@ -358,7 +386,9 @@ def _completed(
     advice_text: str,
     created: bool,
     answers: Answers | None = None,
+    steps: list[StepRow] | None = None,
 ) -> CompletedReview:
+    """`steps`: the deal's plan steps when this transaction read them already."""
     answered = answers if answers is not None else uow.reviews.answers(review.id)
     return CompletedReview(
         review_id=review.id,
@@ -369,12 +399,15 @@ def _completed(
         deal_name=review.deal.name if review.deal is not None else None,
         locale=review.locale,
         deal_id=review.deal_id,
-        plan_candidates=candidates_of(uow, review.id, review.deal_id, assessment),
+        plan_candidates=candidates_of(uow, review.id, review.deal_id, assessment, steps),
         owner_options=names_in(answered),
+        earlier_notes=notes_before(uow, review) if created else (),
     )
 
 
-def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> CompletedReview:
+def _completed_result(
+    uow: UnitOfWork, review: Review, created: bool, answers: Answers | None = None
+) -> CompletedReview:
     stored = uow.reviews.assessment(review.id)
     if stored is None or stored.advice is None:  # pragma: no cover - written together
         raise Conflict(f"review {review.id} is completed but its assessment is missing")
@@ -385,12 +418,13 @@ def _completed_result(uow: UnitOfWork, review: Review, created: bool) -> Complet
         advice=AdviceModel.model_validate(stored.advice),
         advice_text=stored.advice_text or "",
         created=created,
+        answers=answers,
     )
 
 
-def _plan_of(uow: UnitOfWork, review: Review) -> PlanStatus:
+def _plan_of(uow: UnitOfWork, review: Review, steps: list[StepRow]) -> PlanStatus:
     """The close plan of the review's deal today (the rep's date), for the assessment."""
-    return plan_status(uow, review.deal_id, local_today(review.person))
+    return plan_status(uow, review.deal_id, local_today(review.person), steps)
 
 
 # --- use cases: fn(uow, …) ------------------------------------------------------------------
@@ -417,6 +451,22 @@ def start_review(
     clicked 200 times or `review <deal>` sent 150 times leaves one draft. At most
     `MAX_OPEN_DRAFTS` drafts stay open per person (the least recently touched expire)."""
     person = resolve_person(uow, actor, default_locale)
+    return _start(uow, actor, person, deal_name, default_locale, locale)
+
+
+def _start(
+    uow: UnitOfWork,
+    actor: Actor,
+    person: Person,
+    deal_name: str | None,
+    default_locale: str,
+    locale: str | None,
+    *,
+    no_drafts: bool = False,
+) -> ReviewView:
+    """`start_review` for a resolved person. `no_drafts`: the caller holds the person's lock
+    and found no open draft of theirs in this transaction, so there is none to return or
+    expire (no queries for them)."""
     if locale is not None and known_locale(locale) is None:
         raise InputError(f"unknown language {locale!r} (allowed: {', '.join(LOCALES)})")
     locale = known_locale(locale) or locale_for(person, actor, default_locale)
@@ -426,25 +476,30 @@ def start_review(
         answers = validate_answers(bank, {"deal.name": deal_name})
     uow.people.lock(person)  # one person's burst of clicks queues here
     name = answers.get("deal.name")
-    deal = uow.deals.find(person.id, name) if isinstance(name, str) and name else None
-    if deal is not None or not answers:
+    deal = None
+    if isinstance(name, str) and name and not no_drafts:
+        deal = uow.deals.find(person.id, name)
+    if (deal is not None or not answers) and not no_drafts:
         existing = uow.reviews.open_draft(person.id, deal.id if deal is not None else None)
         if existing is not None and existing.locale == locale:
             uow.reviews.touch(existing)
             return _view(uow, existing)
     # The deal first, so the draft is inserted with it (no UPDATE of the new row after).
-    named = uow.deals.get_or_create(person, name) if isinstance(name, str) and name else None
-    review = _new_draft(
-        uow,
+    named = None
+    if isinstance(name, str) and name:
+        named = uow.deals.get_or_create(person, name, probe=not no_drafts)
+    review = uow.reviews.create_draft(
         person,
         platform=actor.platform,
         locale=locale,
         content_version=bank.content_version,
         deal=named,
     )
+    if not no_drafts:  # at most MAX_OPEN_DRAFTS drafts stay open
+        uow.reviews.expire_drafts(person.id, keep=MAX_OPEN_DRAFTS)
     if answers:
         _store_answers(uow, review, answers)
-    return _view(uow, review)
+    return _view(uow, review, answers=_merged({}, answers))
 
 
 def find_draft(uow: UnitOfWork, actor: Actor) -> ReviewView | None:
@@ -500,7 +555,8 @@ def _complete(
     bank = _bank(review)
     stored = answered if answered is not None else uow.reviews.answers(review.id)
     answers = validate_answers(bank, stored, require_complete=True)
-    plan = _plan_of(uow, review)
+    steps = deal_steps(uow, review.deal_id)  # read once: the plan status and the candidates
+    plan = _plan_of(uow, review, steps)
     assessment = assess(answers, bank.locale, bank=bank, plan_status=plan)
     advice = build_advice(
         bank, answers, assessment, previous=_previous(uow, review), plan_status=plan
@@ -533,6 +589,7 @@ def _complete(
         advice_text=text,
         created=True,
         answers=answers,
+        steps=steps,
     )
 
 
@@ -601,15 +658,18 @@ def _invalid_step(
     err: InvalidAnswer | InvalidAnswers,
     shown: list[str],
     people: int | None,
+    answers: Answers,
 ) -> InvalidStep:
     errors = err.errors if isinstance(err, InvalidAnswers) else {err.question_id: err.reason}
-    answers = uow.reviews.answers(review.id)
     step = _step_again(_bank(review), answers, shown, people)
-    return InvalidStep(errors, _view(uow, review, people, step=step))
+    return InvalidStep(errors, _view(uow, review, people, step=step, answers=answers))
 
 
-def _already_completed(uow: UnitOfWork, review: Review) -> SavedStep:
-    return SavedStep(_view(uow, review), _completed_result(uow, review, created=False))
+def _already_completed(uow: UnitOfWork, review: Review, answers: Answers) -> SavedStep:
+    return SavedStep(
+        _view(uow, review, answers=answers),
+        _completed_result(uow, review, created=False, answers=answers),
+    )
 
 
 def save_step(
@@ -630,23 +690,32 @@ def save_step(
     Answers that need fixing raise `InvalidStep` (nothing saved; the step to show again on
     it). A completion that meets a Conflict is not attempted here (the step stays saved;
     `completed` stays None and the adapter's `complete` reports it)."""
-    review = _owned(uow, actor, review_id, lock=True)
+    found = uow.reviews.get_for_update_with_answers(review_id)  # one read: review + answers
+    if found is None:
+        raise NotFound(f"review {review_id} does not exist")
+    review, before = found
+    _check_owner(uow, actor, review)
     if review.status == "completed":
-        return _already_completed(uow, review)
+        return _already_completed(uow, review, before)
     if review.status != "draft":
         raise Conflict("this review was abandoned; start a new one")
     bank = _bank(review)
     try:
         answers = validate_answers(bank, raw)
     except (InvalidAnswer, InvalidAnswers) as err:
-        raise _invalid_step(uow, review, err, list(shown or raw), people) from err
-    _store_answers(uow, review, answers)
-    view = _view(uow, review, people, after_round=_round_shown(bank, list(shown or raw)))
+        raise _invalid_step(uow, review, err, list(shown or raw), people, before) from err
+    # Not touched yet: a step that completes the review sets updated_at with the completion.
+    _store_answers(uow, review, answers, touch=False)
+    stored = _merged(before, answers)
+    after_round = _round_shown(bank, list(shown or raw))
+    view = _view(uow, review, people, after_round=after_round, answers=stored)
     if view.show is not None:
+        uow.reviews.touch(review, now=False)
         return SavedStep(view, None)
     try:  # (_complete writes nothing before a Conflict, or rolls its savepoint back)
-        completed = _complete(uow, review, idempotency_key, answered=view.answers)
+        completed = _complete(uow, review, idempotency_key, answered=stored)
     except Conflict:
+        uow.reviews.touch(review, now=False)
         return SavedStep(view, None)
     done = replace(
         view,
@@ -680,10 +749,12 @@ def open_or_start(
 ) -> Opened:
     """`find_draft`, and `start_review` when there is none, in one transaction."""
     person = resolve_person(uow, actor, default_locale)
+    uow.people.lock(person)  # before the look for a draft: a burst of commands queues here
     draft = uow.reviews.latest_draft(person.id)
     if draft is not None:
         return Opened(draft=_view(uow, draft), review=None)
-    return Opened(draft=None, review=start_review(uow, actor, deal_name, default_locale))
+    review = _start(uow, actor, person, deal_name, default_locale, None, no_drafts=True)
+    return Opened(draft=None, review=review)
 
 
 def reopen_review(uow: UnitOfWork, actor: Actor, review_id: int) -> ReviewView:

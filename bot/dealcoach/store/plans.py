@@ -409,6 +409,24 @@ def empty_progress(deal_id: int) -> ProgressRow:
     return ProgressRow(deal_id, 0, 0, 0, 0, 0, 0, None)
 
 
+def progress_of_rows(deal_id: int, rows: Iterable[StepRow], as_of: date) -> ProgressRow:
+    """`progress` of one deal counted from its steps already read (`steps_of_deal` with
+    `include_dropped=True`): the same numbers as the GROUP BY, without a second query."""
+    steps = [r for r in rows if r.deal_id == deal_id]
+    open_steps = [r for r in steps if r.status == "open"]
+    late = [r for r in open_steps if r.due_on < as_of]
+    return ProgressRow(
+        deal_id=deal_id,
+        total=sum(1 for r in steps if r.status != "dropped"),
+        done=sum(1 for r in steps if r.status == "done"),
+        open=len(open_steps),
+        overdue=len(late),
+        customer_overdue=sum(1 for r in late if r.owner_kind == "customer"),
+        dropped=sum(1 for r in steps if r.status == "dropped"),
+        next_due=min((r.due_on for r in open_steps), default=None),
+    )
+
+
 def progress(session: Session, deal_ids: Iterable[int], as_of: date) -> dict[int, ProgressRow]:
     """Plan progress of many deals in one GROUP BY; deals without steps get zeros."""
     ids = list(dict.fromkeys(deal_ids))

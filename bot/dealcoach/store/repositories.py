@@ -8,10 +8,11 @@ nudges), never by in-process locks, so any number of replicas can share one Post
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from sqlalchemy import Select, delete, func, select, update
@@ -69,6 +70,12 @@ def _remember_person(session: Session, person: Person) -> None:
     workspace = person.workspace
     cache[("workspace", workspace.platform, workspace.external_id)] = workspace
     cache[("person", person.workspace_id, person.user_id)] = person
+
+
+def _lock_id(key: str) -> int:
+    """A PostgreSQL advisory lock id (signed 64 bits) for a completion key."""
+    digest = hashlib.blake2b(f"dealcoach:completion:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _is_postgres(session: Session) -> bool:
@@ -263,9 +270,13 @@ class PersonRepo(_Repo):
         hold the write lock (BEGIN IMMEDIATE), so nothing is sent there."""
         if not _is_postgres(self.session):
             return
+        held = _found(self.session)
+        if held.get(("locked person", person.id)):  # held until the transaction ends
+            return
         self.session.execute(
             select(Person.id).where(Person.id == person.id).with_for_update()
         ).all()
+        held[("locked person", person.id)] = True
 
     def set_locale(self, person: Person, locale: str | None) -> None:
         person.locale = locale
@@ -429,12 +440,17 @@ class DealRepo(_Repo):
         _found(self.session)[cache_key] = found
         return found
 
-    def get_or_create(self, owner: Person, name: str) -> Deal:
-        """The owner's deal of this name (matched case-insensitively), created on first use."""
+    def get_or_create(self, owner: Person, name: str, *, probe: bool = True) -> Deal:
+        """The owner's deal of this name (matched case-insensitively), created on first use.
+
+        `probe=False` when the deal is as likely new as not (a review started by name):
+        no SELECT first, but one upsert that returns the row either way."""
+        key = deal_key(name)
+        if not probe:
+            return self._upsert(owner, name, key)
         found = self.find(owner.id, name)
         if found is not None:
             return found
-        key = deal_key(name)
         made = self._insert_or_find(
             Deal,
             {
@@ -448,6 +464,35 @@ class DealRepo(_Repo):
         )
         _found(self.session)[("deal", owner.id, key)] = made
         return made
+
+    def _upsert(self, owner: Person, name: str, key: str) -> Deal:
+        cached = _found(self.session).get(("deal", owner.id, key))
+        if cached is not None and cached in self.session:
+            return cast(Deal, cached)
+        base = _insert(self.session, Deal)
+        now = utcnow()
+        stmt = (
+            base.values(
+                workspace_id=owner.workspace_id,
+                owner_id=owner.id,
+                name=name.strip(),
+                name_key=key,
+                outcome="open",
+                created_at=now,
+                updated_at=now,
+            )
+            # A no-op update of the key, so the existing row is returned too.
+            .on_conflict_do_update(
+                index_elements=["owner_id", "name_key"],
+                set_={"name_key": base.excluded.name_key},
+            )
+            .returning(Deal)
+        )
+        deal: Deal = self.session.scalars(
+            stmt, execution_options={"populate_existing": True}
+        ).one()
+        _found(self.session)[("deal", owner.id, key)] = deal
+        return deal
 
     def update_details(
         self,
@@ -578,6 +623,27 @@ class ReviewRepo(_Repo):
             _remember_person(self.session, review.person)
         return review
 
+    def get_for_update_with_answers(
+        self, review_id: int
+    ) -> tuple[Review, dict[str, Any]] | None:
+        """`get_for_update` and `answers` in one statement (a submitted step reads both):
+        one row per answer, the review's columns repeated on each (the ORM keeps one
+        object), its answers in the order `answers` gives."""
+        rows = self.session.execute(
+            select(Review, Answer.question_id, Answer.value)
+            .options(joinedload(Review.deal), joinedload(Review.person))
+            .outerjoin(Answer, Answer.review_id == Review.id)
+            .where(Review.id == review_id)
+            .order_by(Answer.answered_at, Answer.id)
+            .with_for_update(of=Review)
+            .execution_options(populate_existing=True)
+        ).all()
+        if not rows:
+            return None
+        review = rows[0][0]
+        _remember_person(self.session, review.person)
+        return review, {qid: value for _, qid, value in rows if qid is not None}
+
     def find_by_key(self, idempotency_key: str) -> Review | None:
         return self.session.scalars(
             select(Review).where(Review.idempotency_key == idempotency_key)
@@ -640,9 +706,12 @@ class ReviewRepo(_Repo):
             .limit(1)
         ).one_or_none()
 
-    def touch(self, review: Review) -> None:
+    def touch(self, review: Review, *, now: bool = True) -> None:
+        """`updated_at` set to now; `now=False` leaves the UPDATE to the next flush (the
+        commit), instead of sending it at once."""
         review.updated_at = utcnow()
-        self.session.flush()
+        if now:
+            self.session.flush()
 
     def expire_drafts(self, person_id: int, keep: int) -> int:
         """Delete the person's drafts beyond the `keep` most recently touched (with their
@@ -709,8 +778,12 @@ class ReviewRepo(_Repo):
         ).all()
         return {qid: value for qid, value in rows}
 
-    def save_answers(self, review: Review, answers: Mapping[str, Any]) -> None:
-        """Upsert one row per question; answers not named here are kept as they are."""
+    def save_answers(
+        self, review: Review, answers: Mapping[str, Any], *, touch: bool = True
+    ) -> None:
+        """Upsert one row per question; answers not named here are kept as they are.
+        `touch=False`: the caller sets the review's `updated_at` itself (a step that
+        completes the review writes it with the completion, in the same UPDATE)."""
         if not answers:
             return
         now = utcnow()
@@ -721,7 +794,7 @@ class ReviewRepo(_Repo):
         # One statement text whatever the number of answers (compiled once, then cached),
         # sent as one executemany.
         self.session.execute(_answers_upsert(self.session.get_bind().dialect.name), rows)
-        if not _found(self.session).get(("new review", review.id)):
+        if touch and not _found(self.session).get(("new review", review.id)):
             review.updated_at = now  # (a draft made in this transaction was touched just now)
 
     def delete_answers(self, review: Review, question_ids: Iterable[str]) -> int:
@@ -827,9 +900,12 @@ class ReviewRepo(_Repo):
         advice_text: str | None = None,
     ) -> bool:
         """`complete` with `key_free`, safe when another review takes the key at the same
-        moment: on PostgreSQL in a savepoint, whose clash (IntegrityError) is rolled back and
-        answered False; SQLite has one writer at a time (BEGIN IMMEDIATE), so nobody can take
-        the key between the check and the write and no savepoint is needed.
+        moment. SQLite has one writer at a time (BEGIN IMMEDIATE), so nobody can take the key
+        between the check and the write. On PostgreSQL, completions carrying the same key
+        queue on a transaction-scoped advisory lock of the key, so the UPDATE's check (a
+        fresh snapshot per statement under READ COMMITTED) sees a key another review took
+        and committed meanwhile: one statement, where a savepoint around a unique-key clash
+        took two (SAVEPOINT, RELEASE) on every completion.
 
         False: not completed here — no longer a draft, or the key is another review's
         (`get_for_update` tells which)."""
@@ -843,13 +919,9 @@ class ReviewRepo(_Repo):
             "advice_text": advice_text,
             "key_free": True,
         }
-        if self.session.get_bind().dialect.name == "sqlite":
-            return self.complete(review, **fields)
-        try:
-            with self.session.begin_nested():
-                return self.complete(review, **fields)
-        except IntegrityError:  # the key was taken by another review meanwhile
-            return False
+        if idempotency_key is not None and _is_postgres(self.session):
+            self.session.execute(select(func.pg_advisory_xact_lock(_lock_id(idempotency_key))))
+        return self.complete(review, **fields)
 
     def abandon(self, review: Review) -> bool:
         result = self.session.execute(

@@ -259,8 +259,8 @@ async def completed_card(deps: TeamsDeps, actor: Actor, done: CompletedReview) -
     """The advice of a review just completed, with the manager's notes on the deal's
     earlier reviews under it when there are any (issue 16)."""
     card = advice_of(done)
-    if done.created:
-        notes = await deps.coaching.earlier_notes(actor, done.review_id)
-        if notes:
-            card["body"].extend(coaching.earlier_notes_items(done.locale, done.review_id, notes))
+    if done.created and done.earlier_notes:  # read in the completing transaction
+        card["body"].extend(
+            coaching.earlier_notes_items(done.locale, done.review_id, done.earlier_notes)
+        )
     return card

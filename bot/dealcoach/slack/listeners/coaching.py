@@ -36,6 +36,7 @@ from dealcoach.services.coaching import (
     ManagedReview,
     NoteDelivery,
     NoteInvalid,
+    NoteView,
     ct,
 )
 from dealcoach.slack import limits, modal
@@ -349,10 +350,10 @@ def earlier_notes_message(locale: str, review_id: int, notes: Any) -> tuple[list
 
 
 async def post_earlier_notes(
-    client: AsyncWebClient, deps: Any, actor: Any, review_id: int, locale: str
+    client: AsyncWebClient, actor: Any, review_id: int, locale: str, notes: tuple[NoteView, ...]
 ) -> None:
-    """After a completed review's advice: the coaching its deal got before, if any."""
-    notes = await _service(deps).earlier_notes(actor, review_id)
+    """After a completed review's advice: the coaching its deal got before, if any (read
+    with the completion: `CompletedReview.earlier_notes`)."""
     if not notes:
         return
     blocks, text = earlier_notes_message(locale, review_id, notes)

@@ -129,7 +129,10 @@ async def on_review_step(
     if reply.completed is not None and reply.completed.created:
         await post_advice(client, deps, actor, reply.completed)
         # The manager's notes on this deal's earlier reviews follow the advice (issue 16).
-        await post_earlier_notes(client, deps, actor, reply.completed.review_id, reply.locale)
+        completed = reply.completed
+        await post_earlier_notes(
+            client, actor, completed.review_id, reply.locale, completed.earlier_notes
+        )
         # The Home tab lists the new review: refreshed now only for someone who looked at it
         # lately (it is rebuilt whenever it is opened).
         if deps.home_recently_opened(actor.workspace_id, actor.user_id):
