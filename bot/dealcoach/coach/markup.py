@@ -87,6 +87,9 @@ def make_env(flavor: Flavor, folder: Path | None = None) -> SandboxedEnvironment
 
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(str(folder)) if folder is not None else None,
+        # Templates are read once per process (like the question bank): no stat() of every
+        # template file on every render. A wording change takes a restart.
+        auto_reload=False,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         finalize=finalize,

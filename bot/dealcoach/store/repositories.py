@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import JSON, ColumnElement, Select, delete, func, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -598,6 +599,26 @@ def _answers_upsert(dialect: str) -> Any:
     return stmt
 
 
+def _answers_of_review(dialect: str) -> ColumnElement[Any]:
+    """A review's answers as one JSON array of [question id, value], oldest first (as
+    `ReviewRepo.answers` orders them), correlated to the review of the enclosing SELECT."""
+    if dialect == "postgresql":
+        pair = func.json_build_array(Answer.question_id, Answer.value)
+        agg = func.json_agg(aggregate_order_by(pair, Answer.answered_at, Answer.id))
+        found = select(agg).where(Answer.review_id == Review.id).correlate(Review)
+    else:  # SQLite (before 3.44 no ORDER BY inside an aggregate: order a subquery)
+        ordered = (
+            select(Answer.question_id, Answer.value)
+            .where(Answer.review_id == Review.id)
+            .order_by(Answer.answered_at, Answer.id)
+            .correlate(Review)
+            .subquery("a")
+        )
+        pair = func.json_array(ordered.c.question_id, func.json(ordered.c.value))
+        found = select(func.json_group_array(pair))
+    return type_coerce(found.scalar_subquery(), JSON).label("answers")
+
+
 class ReviewRepo(_Repo):
     def get(self, review_id: int) -> Review | None:
         """The review with its deal and its person (and their workspace), in one statement:
@@ -627,22 +648,20 @@ class ReviewRepo(_Repo):
         self, review_id: int
     ) -> tuple[Review, dict[str, Any]] | None:
         """`get_for_update` and `answers` in one statement (a submitted step reads both):
-        one row per answer, the review's columns repeated on each (the ORM keeps one
-        object), its answers in the order `answers` gives."""
-        rows = self.session.execute(
-            select(Review, Answer.question_id, Answer.value)
+        one row, the answers aggregated into a JSON array of [question id, value] pairs in
+        the order `answers` gives (one row for the ORM to load, not one per answer)."""
+        row = self.session.execute(
+            select(Review, _answers_of_review(self.session.get_bind().dialect.name))
             .options(joinedload(Review.deal), joinedload(Review.person))
-            .outerjoin(Answer, Answer.review_id == Review.id)
             .where(Review.id == review_id)
-            .order_by(Answer.answered_at, Answer.id)
             .with_for_update(of=Review)
             .execution_options(populate_existing=True)
-        ).all()
-        if not rows:
+        ).one_or_none()
+        if row is None:
             return None
-        review = rows[0][0]
+        review, pairs = row
         _remember_person(self.session, review.person)
-        return review, {qid: value for _, qid, value in rows if qid is not None}
+        return review, {qid: value for qid, value in pairs or ()}
 
     def find_by_key(self, idempotency_key: str) -> Review | None:
         return self.session.scalars(
