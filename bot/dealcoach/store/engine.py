@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import select
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +89,14 @@ def _configure_sqlite(sync_engine: Engine, *, foreign_keys: bool) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: the statement needs none of SQLAlchemy's execution
+        # machinery (events, result handling), and every transaction pays for it.
+        # (SQLAlchemy does not wrap what a begin hook raises: wrap a driver error, e.g.
+        # "database is locked", as it would, so callers see one kind of error.)
+        try:
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise exc.OperationalError("BEGIN IMMEDIATE", None, err) from err
 
 
 def make_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Engine:
