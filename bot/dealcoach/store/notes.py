@@ -111,8 +111,12 @@ class NoteRow:
     done_at: datetime | None
 
 
+# Made once: building an alias costs more than the query it serves (it adapts every column).
+_AUTHOR = aliased(Person, name="author")
+
+
 def _rows(session: Session, where: object) -> list[NoteRow]:
-    author = aliased(Person)
+    author = _AUTHOR
     result = session.execute(
         select(
             CoachingNote.id,

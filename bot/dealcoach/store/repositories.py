@@ -599,9 +599,24 @@ def _answers_upsert(dialect: str) -> Any:
     return stmt
 
 
+# Made once: building an alias adapts every column, which cost more than the UPDATE it is in.
+_OTHER_REVIEW = aliased(Review, name="other_review")
+
+
+_ANSWERS_OF_REVIEW: dict[str, ColumnElement[Any]] = {}
+
+
 def _answers_of_review(dialect: str) -> ColumnElement[Any]:
     """A review's answers as one JSON array of [question id, value], oldest first (as
-    `ReviewRepo.answers` orders them), correlated to the review of the enclosing SELECT."""
+    `ReviewRepo.answers` orders them), correlated to the review of the enclosing SELECT.
+    Built once per dialect (it has no parameters of its own)."""
+    made = _ANSWERS_OF_REVIEW.get(dialect)
+    if made is None:
+        made = _ANSWERS_OF_REVIEW[dialect] = _build_answers_of_review(dialect)
+    return made
+
+
+def _build_answers_of_review(dialect: str) -> ColumnElement[Any]:
     if dialect == "postgresql":
         pair = func.json_build_array(Answer.question_id, Answer.value)
         agg = func.json_agg(aggregate_order_by(pair, Answer.answered_at, Answer.id))
@@ -854,7 +869,7 @@ class ReviewRepo(_Repo):
         now = utcnow()
         still_draft = [Review.id == review.id, Review.status == "draft"]
         if key_free and idempotency_key is not None:
-            other = aliased(Review)
+            other = _OTHER_REVIEW
             still_draft.append(
                 ~select(other.id)
                 .where(other.idempotency_key == idempotency_key, other.id != review.id)
