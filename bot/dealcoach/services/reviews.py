@@ -710,12 +710,12 @@ def save_step(
     after_round = _round_shown(bank, list(shown or raw))
     view = _view(uow, review, people, after_round=after_round, answers=stored)
     if view.show is not None:
-        uow.reviews.touch(review, now=False)
+        uow.reviews.touch(review)
         return SavedStep(view, None)
     try:  # (_complete writes nothing before a Conflict, or rolls its savepoint back)
         completed = _complete(uow, review, idempotency_key, answered=stored)
     except Conflict:
-        uow.reviews.touch(review, now=False)
+        uow.reviews.touch(review)
         return SavedStep(view, None)
     done = replace(
         view,
