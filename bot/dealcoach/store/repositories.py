@@ -15,7 +15,17 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
-from sqlalchemy import JSON, ColumnElement, Select, delete, func, select, type_coerce, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, contains_eager, joinedload
@@ -896,8 +906,10 @@ class ReviewRepo(_Repo):
         if not getattr(result, "rowcount", 0):
             return False
         unique_flags = list(dict.fromkeys(flags))
-        self.session.add(
-            Assessment(
+        # Core INSERTs: nothing here needs ORM objects, and the unit of work's flush of two
+        # new kinds of object cost more than the statements.
+        self.session.execute(
+            insert(Assessment).values(
                 review_id=review.id,
                 quadrant=quadrant,
                 recommendation=recommendation,
@@ -908,12 +920,14 @@ class ReviewRepo(_Repo):
                 created_at=now,
             )
         )
-        self.session.add_all(ReviewFlag(review_id=review.id, flag=f) for f in unique_flags)
+        if unique_flags:
+            self.session.execute(
+                insert(ReviewFlag), [{"review_id": review.id, "flag": f} for f in unique_flags]
+            )
         if review.deal_id is not None:
             self.session.execute(
                 update(Deal).where(Deal.id == review.deal_id).values(last_reviewed_at=now)
             )
-        self.session.flush()
         # What the UPDATE wrote, without reading the row back.
         for attr, value in (
             ("status", "completed"),
