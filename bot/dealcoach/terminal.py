@@ -8,7 +8,10 @@ number (several as `1,3`) or by typing the option's label or the start of it (`y
 the answer that calls for it (the margin's follow-ups straight after the margin). `?` shows
 the help text (on the interests question one line per interest), Enter keeps the default
 shown in brackets (or leaves the question blank), `-` clears a default, `<` (or `back`) goes
-back one question. When every question is answered the answers are shown numbered: a number
+back one question. A step is a page of the bank (`QuestionBank.pages`: one or more rounds);
+each round's title (and, once, its intro) is printed before its first question, so the
+warning signals get their own header at the end of the mutual-benefit page. When every
+question is answered the answers are shown numbered: a number
 re-asks that question (its follow-ups are re-evaluated: asked when they now apply, cleared
 when they no longer do), Enter goes on to the advice.
 

@@ -179,3 +179,67 @@ def test_a_missing_template_is_named(prompts_copy: Path) -> None:
     (prompts_copy / "en" / "advice" / "signals.j2").unlink()
     with pytest.raises(ContentError, match=r"signals\.j2: advice template is missing"):
         load_bank("en", prompts_copy)
+
+
+# --- pages: which rounds a review shows together ------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en", "nl"])
+def test_warning_signals_share_the_benefit_page(locale: str) -> None:
+    bank = load_bank(locale)
+    assert [r.id for r in bank.rounds] == ["fit", "agenda", "benefit", "signals"]  # kept
+    assert bank.pages == (("fit",), ("agenda",), ("benefit", "signals"))
+    assert bank.page_index("signals") == bank.page_index("benefit") == 2
+    assert bank.page_of("signals") == ("benefit", "signals")
+    assert bank.question("signals.silent_after_invite").round == "signals"
+    with pytest.raises(ValueError, match="unknown round 'pricing'"):
+        bank.page_index("pricing")
+
+
+PAGES = "pages: [[fit], [agenda], [benefit, signals]]"
+
+
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        ("pages: [[fit], [agenda], [benefit]]", "round 'signals' is on no page"),
+        (
+            "pages: [[fit], [agenda], [benefit, signals], [signals]]",
+            "round 'signals' is on more than one page",
+        ),
+        ("pages: [[fit], [agenda], [signals, benefit]]", "pages must keep the order of `rounds:`"),
+        ("pages: [[agenda], [fit], [benefit, signals]]", "pages must keep the order of `rounds:`"),
+        ("pages: [[fit], [agenda], [benefit, pricing]]", "round 'pricing' is not listed"),
+        ("pages: [[fit], [], [agenda], [benefit, signals]]", "pages[1]: a page needs at least"),
+        ("pages: []", "list at least one page"),
+        ("pages: [[fit, agenda], [benefit, signals]]", "the agenda round needs a page of its own"),
+        ("pages: [fit, agenda, benefit, signals]", "pages.0: Input should be a valid list"),
+    ],
+)
+def test_pages_must_list_every_round_once(prompts_copy: Path, pages: str, message: str) -> None:
+    _replace(prompts_copy / "questions.yaml", PAGES, pages)
+    with pytest.raises(ContentError) as caught:
+        load_bank("en", prompts_copy)
+    text = str(caught.value)
+    assert "questions.yaml" in text and message in text
+    assert "\n" not in text
+
+
+def test_without_pages_each_round_is_its_own_page(prompts_copy: Path) -> None:
+    _replace(prompts_copy / "questions.yaml", PAGES, "")
+    bank = load_bank("en", prompts_copy)
+    assert bank.pages == (("fit",), ("agenda",), ("benefit",), ("signals",))
+    assert bank.page_index("signals") == 3
+
+
+def test_other_pages_are_data_too(prompts_copy: Path) -> None:
+    _replace(prompts_copy / "questions.yaml", PAGES, "pages: [[fit], [agenda, benefit, signals]]")
+    with pytest.raises(ContentError, match="agenda round needs a page of its own"):
+        load_bank("en", prompts_copy)
+    _replace(
+        prompts_copy / "questions.yaml",
+        "pages: [[fit], [agenda, benefit, signals]]",
+        "pages: [[fit], [agenda], [benefit], [signals]]",
+    )
+    four = load_bank("en", prompts_copy)
+    assert four.pages == (("fit",), ("agenda",), ("benefit",), ("signals",))

@@ -24,14 +24,64 @@ def test_the_review_starts_with_the_business_round(bank_en: QuestionBank) -> Non
     assert not step.is_followup
 
 
-def test_rounds_follow_fit_agenda_benefit_signals(bank_en: QuestionBank) -> None:
+def test_pages_follow_fit_agenda_then_benefit_with_the_signals(bank_en: QuestionBank) -> None:
     answers: dict[str, Any] = {}
-    rounds = []
+    pages = []
     while (step := next_step(bank_en, answers)) is not None:
-        rounds.append(step.round)
+        pages.append((step.round, step.rounds))
         for q in step.questions:
             answers[q.id] = None  # asked, left blank: never asked again
-    assert rounds == ["fit", "agenda", "benefit", "signals"]
+    assert pages == [
+        ("fit", ("fit",)),
+        ("agenda", ("agenda",)),
+        ("benefit", ("benefit", "signals")),
+    ]
+
+
+def test_warning_signals_share_the_benefit_page(bank_en: QuestionBank) -> None:
+    answers: dict[str, Any] = {}
+    _answer_all(bank_en, answers)  # fit
+    _answer_all(bank_en, answers)  # agenda
+    step = next_step(bank_en, answers)
+    assert step is not None and step.round == "benefit" and not step.is_followup
+    ids = step.question_ids
+    assert ids[-1] == "signals.silent_after_invite"  # the page's closing section
+    assert ids[:-1] == [
+        "benefit.customer_wins",
+        "benefit.customer_ready",
+        "benefit.we_win",
+        "benefit.margin",
+        "benefit.pros_cons_explained",
+    ]
+    assert [step.starts_section(i) for i in range(len(ids))] == [False] * (len(ids) - 1) + [True]
+    assert step.rounds == ("benefit", "signals") and not step.can_add_person
+
+
+def test_a_margin_follow_up_comes_right_after_the_benefit_page(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    answers = win_win()
+    for qid in [q for q in answers if q.startswith(("benefit.", "signals."))]:
+        del answers[qid]
+    step = next_step(bank_en, answers)
+    assert step is not None and "signals.silent_after_invite" in step.question_ids
+    assert "benefit.strategic_reason" not in step.question_ids  # reads the margin on the page
+    answers.update({q: win_win()[q] for q in step.question_ids})
+    answers["benefit.margin"] = "thin"
+    step = next_step(bank_en, answers)
+    assert step is not None and step.is_followup and step.round == "benefit"
+    assert step.question_ids == ["benefit.strategic_reason"]
+
+
+def test_a_resumed_draft_with_only_the_signals_left_shows_them_on_the_benefit_page(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    answers = win_win()
+    del answers["signals.silent_after_invite"]
+    step = next_step(bank_en, answers)
+    assert step is not None and step.round == "benefit"  # the page's title: round 3
+    assert step.question_ids == ["signals.silent_after_invite"]
+    assert step.starts_section(0)
 
 
 def test_the_agenda_shows_one_person_and_can_add_up_to_six(bank_en: QuestionBank) -> None:

@@ -1,5 +1,6 @@
-"""`step_for_round`: a round shown whole again, prefilled, for "Update review" and "Add a
-decision-maker" — including the follow-ups that apply to the answers already given."""
+"""`step_for_round`: the page of a round shown whole again, prefilled, for "Update review"
+and "Add a decision-maker" — including the follow-ups that apply to the answers already
+given; `revisit_step` walks the pages again."""
 
 from __future__ import annotations
 
@@ -79,7 +80,18 @@ def test_rounds_other_than_the_agenda_cannot_add_a_person(
     for round_id in ("fit", "benefit", "signals"):
         step = step_for_round(bank_en, win_win(), round_id, people=3)
         assert not step.can_add_person
-        assert all(q.round == round_id for q in step.questions)
+        assert all(q.round in bank_en.page_of(round_id) for q in step.questions)
+
+
+def test_a_round_is_shown_with_the_whole_page_it_is_on(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    benefit = step_for_round(bank_en, win_win(), "benefit")
+    signals = step_for_round(bank_en, win_win(), "signals")
+    assert benefit == signals  # one page: the mutual benefit, closed by the warning signals
+    assert benefit.round == "benefit" and benefit.rounds == ("benefit", "signals")
+    main = [q.id for q in bank_en.questions_in("benefit") if q.ask_when is None]
+    assert benefit.question_ids == [*main, "signals.silent_after_invite"]
 
 
 def test_an_unknown_round_is_refused(bank_en: QuestionBank) -> None:
@@ -87,7 +99,7 @@ def test_an_unknown_round_is_refused(bank_en: QuestionBank) -> None:
         step_for_round(bank_en, {}, "pricing")
 
 
-def test_revisiting_walks_the_rounds_after_the_one_just_shown(
+def test_revisiting_walks_the_pages_after_the_one_just_shown(
     bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
 ) -> None:
     answers = win_win()
@@ -96,7 +108,18 @@ def test_revisiting_walks_the_rounds_after_the_one_just_shown(
     while (step := revisit_step(bank_en, answers, after)) is not None:
         rounds.append(step.round)
         after = step.round
-    assert rounds == ["fit", "agenda", "benefit", "signals"]
+    assert rounds == ["fit", "agenda", "benefit"]
+
+
+def test_revisit_does_not_show_signals_as_their_own_page(
+    bank_en: QuestionBank, win_win: Callable[..., dict[str, Any]]
+) -> None:
+    answers = win_win()
+    # after the benefit page, by any of its rounds: nothing is left
+    assert revisit_step(bank_en, answers, "benefit") is None
+    assert revisit_step(bank_en, answers, "signals") is None
+    after_agenda = revisit_step(bank_en, answers, "agenda")
+    assert after_agenda is not None and after_agenda.rounds == ("benefit", "signals")
 
 
 def test_revisiting_asks_a_follow_up_a_changed_answer_brought_in(
@@ -107,5 +130,4 @@ def test_revisiting_asks_a_follow_up_a_changed_answer_brought_in(
     assert step is not None and step.is_followup
     assert step.question_ids == ["benefit.strategic_reason"]
     answers["benefit.strategic_reason"] = "door opener"
-    step = revisit_step(bank_en, answers, "benefit")
-    assert step is not None and step.round == "signals"
+    assert revisit_step(bank_en, answers, "benefit") is None  # the signals were on that page

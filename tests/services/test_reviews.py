@@ -25,7 +25,7 @@ def test_a_review_is_answered_step_by_step_and_completed(service: ReviewService)
         rounds.append(view.next_step.round)
         step = {qid: FULL_ANSWERS.get(qid) for qid in view.next_step.question_ids}
         view = service.save_answers(ANN, view.review_id, step)
-    assert rounds[0] == "fit" and "agenda" in rounds and rounds[-1] == "signals"
+    assert rounds == ["fit", "agenda", "benefit"]  # the warning signals close the last page
     assert view.ready and view.deal_name == "Acme rollout"
     assert view.answers["deal.value"] == 120000.0  # validated and normalised by the coach
 

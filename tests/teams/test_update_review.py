@@ -1,4 +1,4 @@
-"""*Update review* in Teams: the completed review's rounds come back one card at a time,
+"""*Update review* in Teams: the completed review's pages come back one card at a time,
 prefilled — follow-up answers included, so they can be changed — and the last one gives new
 advice on a new review, over real HTTP against the loopback Connector."""
 
@@ -26,7 +26,7 @@ def rita(live: LiveServer, connector: ConnectorStub) -> TeamsUser:
     return TeamsUser(live.url, connector)
 
 
-def test_update_review_walks_every_round_prefilled_and_a_follow_up_can_be_changed(
+def test_update_review_walks_three_cards_prefilled_and_a_follow_up_can_be_changed(
     rita: TeamsUser, migrated_url: str
 ) -> None:
     thin = {**BASE, "benefit.margin": "thin", "benefit.strategic_reason": "door opener"}
@@ -51,9 +51,10 @@ def test_update_review_walks_every_round_prefilled_and_a_follow_up_can_be_change
             break
     else:
         raise AssertionError("the update never finished")
-    assert [ids[0] for ids in shown] == [
-        "deal.name", "agenda.1.who", "benefit.customer_wins", "signals.silent_after_invite"
-    ]
+    # three cards: the warning signals close the mutual-benefit card
+    assert [ids[0] for ids in shown] == ["deal.name", "agenda.1.who", "benefit.customer_wins"]
+    assert shown[2][-1] == "signals.silent_after_invite"
+    assert "benefit.strategic_reason" in shown[2]
     assert "Acme renewal" in card_text(card)
     with Store(migrated_url).unit_of_work() as uow:
         reviews = uow.session.scalars(select(Review).order_by(Review.id)).all()

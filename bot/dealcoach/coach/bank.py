@@ -1,9 +1,10 @@
 """The question bank and the assessment rules, loaded from `prompts/` and validated.
 
-`prompts/questions.yaml` holds the structure (ids, types, option values, rounds, follow-up
-conditions), `prompts/rules.yaml` the assessment rules, and `prompts/<locale>/` the wording
-(`questions.yaml`, `rules.yaml`) and the advice templates (`advice/*.j2`). Everything is
-checked at load time; a broken file raises `ContentError` naming the file and the id.
+`prompts/questions.yaml` holds the structure (ids, types, option values, rounds, the pages
+that show them, follow-up conditions), `prompts/rules.yaml` the assessment rules, and
+`prompts/<locale>/` the wording (`questions.yaml`, `rules.yaml`) and the advice templates
+(`advice/*.j2`). Everything is checked at load time; a broken file raises `ContentError`
+naming the file and the id.
 """
 
 from __future__ import annotations
@@ -173,12 +174,35 @@ class QuestionBank(BaseModel):
     labels: Labels
     actions: tuple[ActionSpec, ...] = ()
     topics: tuple[Topic, ...] = ()
+    # The pages a review walks, each the ids of the rounds it shows (every round once, in
+    # round order); empty: one page per round.
+    page_rounds: tuple[tuple[RoundId, ...], ...] = ()
 
     def question(self, question_id: str) -> Question:
         return self.questions[question_id]
 
     def round_info(self, round_id: str) -> RoundInfo:
         return next(r for r in self.rounds if r.id == round_id)
+
+    @property
+    def pages(self) -> tuple[tuple[RoundId, ...], ...]:
+        """The pages of a review in order, each the ids of its rounds (`pages:` in
+        prompts/questions.yaml; one page per round when it is not given)."""
+        return self.page_rounds or tuple((r.id,) for r in self.rounds)
+
+    def page_index(self, round_id: str) -> int:
+        """The 0-based place of the page that shows round `round_id`.
+
+        Raises `ValueError` for a round the bank does not have."""
+        for index, page in enumerate(self.pages):
+            if round_id in page:
+                return index
+        known = ", ".join(r.id for r in self.rounds)
+        raise ValueError(f"unknown round {round_id!r} (rounds: {known})")
+
+    def page_of(self, round_id: str) -> tuple[RoundId, ...]:
+        """The rounds of the page that shows round `round_id` (see `page_index`)."""
+        return self.pages[self.page_index(round_id)]
 
     def person_label(self, n: int) -> str:
         return self.person_title.format(n=n)
@@ -221,6 +245,7 @@ class _Structure(_Strict):
     max_people: int = Field(ge=1, le=9)
     max_text_length: int = Field(gt=0)
     rounds: list[RoundId]
+    pages: list[list[str]] | None = None
     interests: list[str]
     questions: list[dict[str, Any]]
 
@@ -358,6 +383,7 @@ class _Loader:
         words_path = self.root / self.locale / "questions.yaml"
         words = self._locale_words(words_path)
         rounds = self._rounds(words_path, structure, words)
+        pages = self._pages(structure_path, structure)
         interests = self._interests(words_path, structure, words)
         questions = self._questions(structure_path, words_path, structure, specs, words, interests)
         rules_path = self.root / "rules.yaml"
@@ -379,6 +405,7 @@ class _Loader:
             labels=labels,
             actions=actions,
             topics=topics,
+            page_rounds=pages,
         )
 
     # structure ---------------------------------------------------------------------------
@@ -391,6 +418,47 @@ class _Loader:
             return _Structure.model_validate(raw)
         except ValidationError as exc:
             raise ContentError(str(path), _first_error(exc)) from None
+
+    def _pages(self, path: Path, structure: _Structure) -> tuple[tuple[RoundId, ...], ...]:
+        """`pages:` checked: each round on exactly one page, pages in round order, none
+        empty, the agenda (paged by person on Teams, near Slack's block limit with six
+        people) on a page of its own. Absent: one page per round."""
+        order = list(structure.rounds)
+        for listed in order:
+            if order.count(listed) > 1:
+                raise ContentError(str(path), "round is listed twice", f"rounds.{listed}")
+        if structure.pages is None:
+            return tuple((rid,) for rid in order)
+        where = "pages"
+        if not structure.pages:
+            raise ContentError(str(path), "list at least one page", where)
+        seen: list[str] = []
+        for index, page in enumerate(structure.pages):
+            if not page:
+                raise ContentError(str(path), "a page needs at least one round", f"pages[{index}]")
+            for name in page:
+                if name not in order:
+                    known = ", ".join(order)
+                    raise ContentError(
+                        str(path), f"round {name!r} is not listed (rounds: {known})", where
+                    )
+                if name in seen:
+                    raise ContentError(str(path), f"round {name!r} is on more than one page", where)
+                seen.append(name)
+            if "agenda" in page and len(page) > 1:
+                raise ContentError(
+                    str(path), "the agenda round needs a page of its own", f"pages[{index}]"
+                )
+        missing = [rid for rid in order if rid not in seen]
+        if missing:
+            raise ContentError(
+                str(path), f"round {missing[0]!r} is on no page (list every round once)", where
+            )
+        if seen != order:
+            raise ContentError(
+                str(path), f"pages must keep the order of `rounds:` ({', '.join(order)})", where
+            )
+        return tuple(tuple(rid for rid in order if rid in page) for page in structure.pages)
 
     def _specs(self, path: Path, structure: _Structure) -> list[_QuestionSpec]:
         specs: list[_QuestionSpec] = []

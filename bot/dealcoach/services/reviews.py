@@ -241,15 +241,19 @@ def _bank(review: Review) -> QuestionBank:
 def _to_show(
     bank: QuestionBank, answers: Answers, step: Step, people: int | None = None
 ) -> StepToShow:
-    """`step` with its place among the rounds, and whether anything follows it: after it is
-    submitted as shown (its questions answered as they are now), neither the machine nor a
-    walk through the later rounds again has anything left to show."""
-    order = [info.id for info in bank.rounds]
+    """`step` with its place among the pages (a page shows one or more rounds, see
+    `QuestionBank.pages`), and whether anything follows it: after it is submitted as shown
+    (its questions answered as they are now), neither the machine nor a walk through the
+    later pages again has anything left to show."""
+    try:
+        page = bank.page_index(step.round)
+    except ValueError:
+        page = 0
     submitted = {**answers, **{q.id: answers.get(q.id) for q in step.questions}}
     return StepToShow(
         step=step,
-        number=order.index(step.round) + 1 if step.round in order else 1,
-        is_first=bool(order) and step.round == order[0],
+        number=page + 1,
+        is_first=page == 0,
         is_last=revisit_step(bank, submitted, step.round, people) is None,
     )
 
@@ -628,10 +632,12 @@ class InvalidStep(InvalidAnswers):
 
 
 def _round_shown(bank: QuestionBank, shown: list[str]) -> str | None:
+    """The page the `shown` question ids were on, as its first round (`Step.round`): a
+    revisit goes on with the page after it, never with a later round of the same page."""
     for qid in shown:
         question = bank.questions.get(qid)
         if question is not None:
-            return str(question.round)
+            return str(bank.page_of(question.round)[0])
     return None
 
 

@@ -16,6 +16,9 @@ with *Add a decision-maker* (the service's `add_person`), so a smaller committee
 smaller step. `fit_blocks` would cut with a visible note rather than fail, but
 tests/slack/test_six_people.py holds that nothing is cut, and that the advice for six
 people with its *Add to plan* buttons stays under the 50 blocks of a message (about 25).
+The agenda has a page of its own (the bank refuses `pages:` that put it with another round),
+so a page of several rounds is a short one: the mutual-benefit page with the warning
+signals' section is at most 8 inputs and 6 other blocks.
 """
 
 from __future__ import annotations
@@ -145,7 +148,11 @@ def step_view(
     step_number: int,
     last: bool,
 ) -> JSON:
-    """One step of the review: the step's questions as inputs, prefilled from `answers`."""
+    """One step of the review: the step's questions as inputs, prefilled from `answers`.
+
+    A page may show more than one round (`QuestionBank.pages`): the view's header and the
+    "Step n · round" line name the page's first round (`step.round`); a question of another
+    round starts that round's section (title and intro) inside the page."""
     note = t(locale, "modal.truncated")
     info = bank.round_info(step.round)
     round_title = t(locale, f"round.{step.round}")
@@ -160,7 +167,11 @@ def step_view(
             }
         )
     current_person: int | None = None
+    current_round = step.round
     for question in step.questions:
+        if question.round != current_round:  # a page's next round: its own section
+            current_round, current_person = question.round, None
+            blocks.extend(_round_section(bank.round_info(question.round), step, note))
         person = getattr(question, "person", None)
         if person is not None and person != current_person:
             current_person = person
@@ -202,6 +213,23 @@ def step_view(
     )
     submit = t(locale, "modal.finish" if last else "modal.next")
     return _modal(locale, CALLBACK_REVIEW, blocks, review_id=review_id, submit=submit)
+
+
+def _round_section(info: Any, step: Any, note: str) -> list[JSON]:
+    """The header of a round that shares a page with the one before it (e.g. the warning
+    signals closing the mutual-benefit page): a divider, its title in bold and its intro."""
+    blocks: list[JSON] = [
+        {"type": "divider"},
+        {"type": "section", "text": mrkdwn("*" + escape_slack(info.title) + "*")},
+    ]
+    if info.intro and not getattr(step, "is_followup", False):
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [mrkdwn(escape_slack(info.intro), limits.CONTEXT_TEXT, note)],
+            }
+        )
+    return blocks
 
 
 def input_block(question: Any, value: Any, note: str) -> JSON:

@@ -194,10 +194,14 @@ def step_card(
     nonce: str = "",
     page_md: str | None = None,
     extra: Mapping[str, object] | None = None,
+    sections: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> Card:
-    """One round of the review as a card. `deal_name_md` / `notice_md` are already escaped.
+    """One page of the review as a card. `deal_name_md` / `notice_md` are already escaped.
     `page_md`: which decision-makers this page of the agenda shows; `extra`: more envelope
-    (the page's `start` and `more`, see `review_cards`)."""
+    (the page's `start` and `more`, see `review_cards`). `sections`: question id → (title,
+    intro) of a round that starts at that question inside the page (a page may show more
+    than one round, e.g. the warning signals closing the mutual-benefit page); the card's
+    heading names the page's first round (`round_title`)."""
     errors = dict(errors or {})
     title = round_title or t(locale, f"round.{round_id}")
     body: list[Element] = [
@@ -218,6 +222,13 @@ def step_card(
     items: list[Element] = body
     helped: set[str] = set()  # a choice's help is shown once (the same for every person)
     for question in questions:
+        section = (sections or {}).get(question.id)
+        if section is not None:  # another round on the same page: its heading and intro
+            section_title, section_intro = section
+            body.append(text(section_title, weight="Bolder", separator=True, spacing="Medium"))
+            if section_intro:
+                body.append(text(section_intro, size="Small", spacing="Small"))
+            current_person, items = None, body
         match = _PERSON.match(question.id)
         person = int(match.group(1)) if match else None
         if person is not None and person != current_person:

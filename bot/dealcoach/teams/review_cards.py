@@ -1,5 +1,9 @@
 """The review's cards: one step (the step the service says to show) and the advice.
 
+A step is a page of one or more rounds (`QuestionBank.pages`): the card's heading names the
+page's first round, and a later round on the same page (the warning signals under the mutual
+benefit) gets its own heading and intro inside the card.
+
 The service decides which step comes next, its number, and whether it is the last
 (`ReviewView.show`); this module only lays it out (`cards.step_card`) and adds the CRM
 picker on the first step. No coaching logic here.
@@ -123,6 +127,17 @@ def _page_card(view: ReviewView, show: StepToShow, page: Page, *, notice_md: str
     more = more or page.more
     info = next((r for r in bank.rounds if r.id == show.round), None)
     paged = more or start > 0
+    # A page may show more than one round: each later round opens its own section.
+    sections: dict[str, tuple[str, str | None]] = {}
+    current = show.round
+    for question in page.questions:
+        if question.round != current:
+            current = question.round
+            section = bank.round_info(question.round)
+            sections[question.id] = (
+                section.title,
+                section.intro if again or not step.is_followup else None,
+            )
     card = cards.step_card(
         review_id=str(view.review_id),
         questions=list(page.questions),
@@ -142,6 +157,7 @@ def _page_card(view: ReviewView, show: StepToShow, page: Page, *, notice_md: str
         nonce=uuid.uuid4().hex[:16],
         page_md=_page_line(view.locale, page, step.people) if paged and page.people else None,
         extra={"start": start, "more": int(more)} if paged else None,
+        sections=sections,
     )
     # With a CRM, the first step offers its deals (issue 17).
     return decorate_step(card, review_id=str(view.review_id), locale=view.locale,
