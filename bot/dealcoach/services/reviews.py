@@ -87,11 +87,12 @@ def loss_reason_label(locale: str | None, reason: str) -> str:
 class StepToShow:
     """The step an adapter shows next, decided here (adapters never ask `coach.machine`).
 
-    `step`: the questions (the machine's next step, or a round shown whole again when a
+    `step`: the questions (the machine's next step, or a page shown whole again when a
     reopened or fully answered draft is walked again, or the agenda with one more person);
-    `number`: its round's place, 1-based (the "Step n" label); `is_first`: the first round
-    (a CRM's deal picker goes there); `is_last`: nothing follows it — submitting it (as
-    shown, with its current answers) completes the review ("Finish" rather than "Next").
+    `number`: its page's place, 1-based (the "Step n" label; a page shows one or more
+    rounds, `QuestionBank.pages`); `is_first`: the first page (a CRM's deal picker goes
+    there); `is_last`: nothing follows it — submitting it (as shown, with its current
+    answers) completes the review ("Finish" rather than "Next").
     """
 
     step: Step
@@ -114,7 +115,7 @@ class ReviewView:
 
     `next_step` is the machine's next step (None: every question answered); `show` is what
     the adapter shows — `next_step`, else (a reopened or resumed draft with everything
-    answered) the rounds again after the one just submitted; None: nothing left to show,
+    answered) the pages again after the one just submitted; None: nothing left to show,
     the review completes (or is completed)."""
 
     review_id: int
