@@ -7,7 +7,7 @@ ratio of a bare Bolt app doing the minimum, in the same run.
 Every side is a process of its own on loopback, so the reader sees which side limits:
 
 - the target server: a bare Bolt app (acks `/dealcoach`, opens + fills a modal, answers each
-  view_submission with `response_action: update` for as many steps as a real review has, then
+  view_submission with `response_action: update` for as many pages as a real review has, then
   `clear` and one chat.postMessage: the protocol without a database or any coaching), then
   dealcoach on SQLite (`dealcoach serve`, a fresh file, migrated at start), then dealcoach on
   PostgreSQL (a fresh schema, migrated first) when `--postgres` or DEALCOACH_TEST_POSTGRES_URL
@@ -52,7 +52,16 @@ for _path in (ROOT, ROOT / "bot"):
 
 MARK_BEGIN = "<!-- load:begin -->"
 MARK_END = "<!-- load:end -->"
-STEPS = 4  # submissions a bare "review" takes (a real one: 4, or 5 with a follow-up)
+
+
+def _pages() -> int:
+    """Page submissions a review takes: the question bank's pages (3 since the warning
+    signals joined the mutual-benefit page), so the bare app does as many round trips."""
+    from dealcoach.coach.bank import load_bank
+
+    return len(load_bank("en").pages)
+
+
 JSON = dict[str, Any]
 CPU_GOAL = 3.0  # issue 14: server CPU per review at most 3x the bare app's
 RATE_GOAL = 0.5  # and at least half its reviews/s
@@ -70,6 +79,7 @@ def _serve_bare(port: int, api_url: str) -> None:
     bolt = AsyncApp(
         signing_secret=SIGNING_SECRET, client=AsyncWebClient(token=BOT_TOKEN, base_url=api_url)
     )
+    steps = _pages()
 
     def view(step: int) -> dict[str, Any]:
         return {
@@ -97,7 +107,7 @@ def _serve_bare(port: int, api_url: str) -> None:
     @bolt.view("dealcoach_review")
     async def submit(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         step = int(body["view"]["private_metadata"])
-        if step < STEPS:
+        if step < steps:
             await ack(response_action="update", view=view(step + 1))
             return
         await ack(response_action="clear")
