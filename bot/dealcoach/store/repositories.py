@@ -19,6 +19,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Select,
+    bindparam,
     delete,
     func,
     insert,
@@ -480,27 +481,20 @@ class DealRepo(_Repo):
         cached = _found(self.session).get(("deal", owner.id, key))
         if cached is not None and cached in self.session:
             return cast(Deal, cached)
-        base = _insert(self.session, Deal)
         now = utcnow()
-        stmt = (
-            base.values(
-                workspace_id=owner.workspace_id,
-                owner_id=owner.id,
-                name=name.strip(),
-                name_key=key,
-                outcome="open",
-                created_at=now,
-                updated_at=now,
-            )
-            # A no-op update of the key, so the existing row is returned too.
-            .on_conflict_do_update(
-                index_elements=["owner_id", "name_key"],
-                set_={"name_key": base.excluded.name_key},
-            )
-            .returning(Deal)
-        )
+        params = {
+            "workspace_id": owner.workspace_id,
+            "owner_id": owner.id,
+            "name": name.strip(),
+            "name_key": key,
+            "outcome": "open",
+            "created_at": now,
+            "updated_at": now,
+        }
         deal: Deal = self.session.scalars(
-            stmt, execution_options={"populate_existing": True}
+            _deal_upsert(self.session.get_bind().dialect.name),
+            params,
+            execution_options={"populate_existing": True},
         ).one()
         _found(self.session)[("deal", owner.id, key)] = deal
         return deal
@@ -611,6 +605,41 @@ def _answers_upsert(dialect: str) -> Any:
 
 # Made once: building an alias adapts every column, which cost more than the UPDATE it is in.
 _OTHER_REVIEW = aliased(Review, name="other_review")
+
+
+_DEAL_UPSERT: dict[str, Any] = {}
+
+
+def _deal_upsert(dialect: str) -> Any:
+    """INSERT a deal … ON CONFLICT (owner, name key) DO UPDATE with a no-op (so the existing
+    row is returned too) RETURNING the deal; built once per dialect, values as parameters."""
+    stmt = _DEAL_UPSERT.get(dialect)
+    if stmt is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        base = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Deal)
+        stmt = _DEAL_UPSERT[dialect] = (
+            base.values(
+                {
+                    c: bindparam(c)
+                    for c in (
+                        "workspace_id",
+                        "owner_id",
+                        "name",
+                        "name_key",
+                        "outcome",
+                        "created_at",
+                        "updated_at",
+                    )
+                }
+            )
+            .on_conflict_do_update(
+                index_elements=["owner_id", "name_key"],
+                set_={"name_key": base.excluded.name_key},
+            )
+            .returning(Deal)
+        )
+    return stmt
 
 
 _ANSWERS_OF_REVIEW: dict[str, ColumnElement[Any]] = {}
