@@ -6,10 +6,14 @@ way tests/slack/mock_web_api.py does, but asynchronously (Starlette under uvicor
 little CPU, and with two endpoints for the load-generator processes, which cannot read an
 in-process call log:
 
-- `GET /_bench/modal?trigger=T&n=N` waits (up to 15 s) until the view opened with trigger_id
-  T has been updated N times, and answers `{"view_id": …, "view": <the N-th update's view>}`;
+- `GET /_bench/modal?trigger=T&n=N[&timeout=S]` waits (up to S s, default 15, at most 300)
+  until the view opened with trigger_id T has been updated N times, and answers
+  `{"view_id": …, "view": <the N-th update's view>}` (504 when it was not);
 - `GET /_bench/stats` answers counters (advice DMs, calls) — the advice DMs are the ones
-  carrying the DESIGN.md metadata (`deal_review_completed`), or any DM for the bare app.
+  carrying the DESIGN.md metadata (`deal_review_completed`), or any DM for the bare app;
+- `GET /_bench/posts` answers every `chat.postMessage` received, in order, as
+  `{"posts": [{"channel": …, "metadata": <object or null>}, …]}` (for an audit of the advice
+  DMs: tests/perf/test_overload.py).
 
     python -m benchmarks.standin PORT
 """
@@ -36,6 +40,7 @@ class State:
         self.calls: Counter[str] = Counter()
         self.advice = 0
         self.posts = 0
+        self.post_log: list[JSON] = []
 
     def changed(self, view_id: str) -> None:
         event = self.waiters.pop(view_id, None)
@@ -127,6 +132,9 @@ def build_app() -> Any:
         if method == "chat.postMessage":
             state.posts += 1
             metadata = _param(params, "metadata") or {}
+            state.post_log.append(
+                {"channel": params.get("channel", ""), "metadata": metadata or None}
+            )
             if isinstance(metadata, dict) and metadata.get("event_type") == (
                 "deal_review_completed"
             ):
@@ -164,8 +172,9 @@ def build_app() -> Any:
         return JSONResponse({"ok": True})
 
     async def modal(request: Request) -> JSONResponse:
+        timeout = min(300.0, float(request.query_params.get("timeout", "15")))
         found = await state.modal(
-            request.query_params["trigger"], int(request.query_params.get("n", "1"))
+            request.query_params["trigger"], int(request.query_params.get("n", "1")), timeout
         )
         if found is None:
             return JSONResponse({"error": "timeout"}, status_code=504)
@@ -176,6 +185,9 @@ def build_app() -> Any:
             {"advice": state.advice, "posts": state.posts, "calls": dict(state.calls)}
         )
 
+    async def posts(request: Request) -> JSONResponse:
+        return JSONResponse({"posts": state.post_log})
+
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
@@ -183,6 +195,7 @@ def build_app() -> Any:
         routes=[
             Route("/_bench/modal", modal),
             Route("/_bench/stats", stats),
+            Route("/_bench/posts", posts),
             Route("/healthz", healthz),
             Route("/response_url/{rest:path}", response_url, methods=["POST"]),
             Route("/api/{method}", api, methods=["GET", "POST"]),
