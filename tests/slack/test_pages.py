@@ -67,7 +67,10 @@ def test_a_slack_review_completes_in_three_page_submits(
 def test_a_margin_follow_up_still_comes_after_the_benefit_page(
     slack: SlackSender, slack_api: MockSlackWebApi
 ) -> None:
-    driver = ReviewDriver(slack, slack_api)
+    # The pick of "below cost" not reported at once (an outdated view, no dispatch): the
+    # server asks the reason and the room after the page (tests/slack/test_follow_ups_on_the_page.py
+    # has the same page with dispatch).
+    driver = ReviewDriver(slack, slack_api, dispatch=False)
     driver.start("Acme renewal")
     steps = driver.run(SCENARIOS["walk_away"])  # below cost: reason and room asked after
     assert len(steps) == 4

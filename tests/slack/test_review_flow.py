@@ -159,8 +159,12 @@ def test_add_a_decision_maker_keeps_what_was_typed(
     }
     action = driver.follow(driver.submit_step(answers))
     assert action == "update"
-    # agenda.2's certainty is unknown → its discovery-plan follow-up is asked next
-    assert driver.block_ids() == ["agenda.2.discovery_plan"]
+    # agenda.2's certainty is unknown → its discovery-plan follow-up appeared right under it
+    # when it was picked, so the mutual-benefit page comes next
+    agenda = driver.steps[-1]["blocks"]
+    ids = [b["block_id"] for b in agenda if b["type"] == "input"]
+    assert ids[ids.index("agenda.2.certainty") + 1] == "agenda.2.discovery_plan"
+    assert driver.block_ids()[0] == "benefit.customer_wins"
 
 
 def test_long_answers_are_truncated_with_a_note_and_never_break_a_view(

@@ -10,11 +10,18 @@ earlier page is simply part of its step when the condition holds.
 
 `Step.round` is the page's first round (its title); a question whose `round` differs from
 the one before it starts a section of that round inside the page (`Step.sections`).
+
+A platform that can change a page while it is being filled in (the Slack modal: an input with
+`dispatch_action`) asks `followup_triggers` which of the page's inputs decide a follow-up of
+the same page, and `settle_followups` how the page looks for the values on screen: the
+follow-ups that apply right after their trigger, those that no longer apply taken off. A
+follow-up answered on the page is then not asked again by `next_step`; one left out (no
+dispatch, another platform) still comes in its follow-up step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -216,3 +223,123 @@ def revisit_step(
 
 def all_steps_done(bank: QuestionBank, answers: Mapping[str, object]) -> bool:
     return next_step(bank, answers) is None
+
+
+# --- follow-ups settled on the page itself (the Slack modal's dispatch_action) ---------------
+
+
+class SettledPage(BaseModel):
+    """A page as shown, with the follow-ups it decides by itself settled for the values on
+    screen (`settle_followups`)."""
+
+    model_config = ConfigDict(frozen=True)
+    question_ids: tuple[str, ...]  # the page's questions in order, as it should look now
+    added: tuple[str, ...]  # follow-ups that apply and were not shown
+    removed: tuple[str, ...]  # follow-ups shown that no longer apply
+    # Every follow-up the page decides whose condition does not hold, shown or not: an answer
+    # to one of these would contradict the page's own answers.
+    not_applying: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+# The bank's follow-ups with the answers their condition reads, per bank (banks are loaded
+# once per process and kept, so their id is not reused while the entry lives).
+_FOLLOWUPS: dict[int, tuple[QuestionBank, tuple[tuple[Question, frozenset[str]], ...]]] = {}
+
+
+def _followups(bank: QuestionBank) -> tuple[tuple[Question, frozenset[str]], ...]:
+    """Every follow-up of the bank, in the bank's order, with the answer ids it reads."""
+    cached = _FOLLOWUPS.get(id(bank))
+    if cached is not None and cached[0] is bank:
+        return cached[1]
+    found = tuple(
+        (q, frozenset(cond.answer_ids(q.ask_when)))
+        for q in bank.questions.values()
+        if q.ask_when is not None
+    )
+    if len(_FOLLOWUPS) > 64:  # banks of test prompt folders; the app has one per locale
+        _FOLLOWUPS.clear()
+    _FOLLOWUPS[id(bank)] = (bank, found)
+    return found
+
+
+def _decided_on_page(bank: QuestionBank, shown: Sequence[str]) -> list[Question]:
+    """The follow-ups a page showing the question ids `shown` decides by itself, in the
+    bank's order: every follow-up of the page's rounds whose condition reads answers of the
+    page only (its shown questions, or such follow-ups: a follow-up of a follow-up), so the
+    values on screen are all it takes. One that also reads an answer of an earlier page is
+    left to the machine (its step is built with the saved answers)."""
+    on_page = {qid for qid in shown if qid in bank.questions}
+    rounds: set[str] = set()
+    for round_id in {bank.questions[qid].round for qid in on_page}:
+        rounds.update(bank.page_of(round_id))
+    candidates = [(q, reads) for q, reads in _followups(bank) if reads and q.round in rounds]
+    known = set(on_page)
+    found: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for question, reads in candidates:
+            if question.id not in found and reads <= known:
+                found.add(question.id)
+                known.add(question.id)
+                grew = True
+    return [q for q, _ in candidates if q.id in found]
+
+
+def followup_triggers(bank: QuestionBank, shown: Sequence[str]) -> frozenset[str]:
+    """The question ids among `shown` (one page as shown) whose answer decides whether a
+    follow-up of the same page is asked (e.g. `benefit.margin`, `agenda.N.role`)."""
+    on_page = set(shown)
+    decided = {q.id for q in _decided_on_page(bank, shown)}
+    return frozenset(
+        qid for q, reads in _followups(bank) if q.id in decided for qid in reads if qid in on_page
+    )
+
+
+def settle_followups(
+    bank: QuestionBank, shown: Sequence[str], answers: Mapping[str, object]
+) -> SettledPage:
+    """The page showing the question ids `shown` (in order), as it should look for `answers`
+    (the values on screen): each follow-up the page decides (`followup_triggers`) is on it
+    exactly when its condition holds. One that starts to apply goes right after its trigger
+    (after the follow-ups of the same trigger that come before it in the bank, so a trigger's
+    follow-ups keep the bank's order); one that no longer applies is taken off; everything
+    else stays where it is. A follow-up that does not apply counts as blank for a follow-up
+    of it."""
+    decided = _decided_on_page(bank, shown)
+    values = dict(answers)
+    people = named_people(values, bank.max_people)
+    holds: dict[str, bool] = {}
+    for question in decided:  # bank order: a follow-up's own trigger is settled before it
+        condition = question.ask_when
+        ok = condition is not None and cond.evaluate(
+            condition, cond.Context(answers=values, people=people)
+        )
+        holds[question.id] = ok
+        if not ok:
+            values[question.id] = None
+    page = [qid for qid in shown if holds.get(qid, True)]
+    order = {qid: i for i, qid in enumerate(bank.questions)}
+    reads = {q.id: r for q, r in _followups(bank) if q.id in holds}
+    for question in decided:
+        if not holds[question.id] or question.id in page:
+            continue
+        mine = reads[question.id]
+        anchors = [
+            at
+            for at, qid in enumerate(page)
+            if qid in mine
+            or (qid in reads and reads[qid] & mine and order[qid] < order[question.id])
+        ]
+        if anchors:  # (always: its trigger is on the page)
+            page.insert(max(anchors) + 1, question.id)
+    return SettledPage(
+        question_ids=tuple(page),
+        added=tuple(qid for qid in page if qid not in shown),
+        removed=tuple(qid for qid in shown if qid not in page),
+        not_applying=tuple(q.id for q in decided if not holds[q.id]),
+    )

@@ -16,21 +16,24 @@ reopens it as a new draft); completing is idempotent on the review and its key.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from dealcoach.coach.advice import AdviceModel, PreviousReview, build_advice, render_text
-from dealcoach.coach.answers import Answers, validate_answers
+from dealcoach.coach.answers import Answers, validate_answer, validate_answers
 from dealcoach.coach.assessment import Assessment, assess
 from dealcoach.coach.bank import LOCALES, QuestionBank, load_bank
 from dealcoach.coach.machine import (
+    SettledPage,
     Step,
     next_step,
     revisit_step,
+    settle_followups,
     step_for_round,
 )
+from dealcoach.coach.machine import followup_triggers as page_triggers
 from dealcoach.coach.plan_text import text as plan_text
 from dealcoach.coach.plans import PlanStatus
 from dealcoach.errors import (
@@ -1073,3 +1076,52 @@ class AsyncReviewService:
 
     async def release_share(self, actor: Actor, review_id: int) -> None:
         await self.store.run(release_share, actor, review_id)
+
+
+# --- a page's follow-ups, settled on screen (pure: no transaction) ---------------------------
+# For a platform that can change a page while it is filled in (Slack's `dispatch_action`): its
+# listener for a changed choice answers without the database, so these take the bank and what
+# is on screen, never a unit of work. The review's steps are still decided by the functions
+# above on every submission: a follow-up left unanswered comes in its follow-up step.
+
+
+def followup_triggers(bank: QuestionBank, shown: Sequence[str]) -> frozenset[str]:
+    """The question ids among `shown` (one page, as the adapter shows it) whose answer decides
+    whether a follow-up of the same page is asked (`benefit.margin`, `agenda.N.role`, …)."""
+    return page_triggers(bank, shown)
+
+
+def _on_screen(bank: QuestionBank, raw: Mapping[str, Any]) -> Answers:
+    """`raw` read as it would be saved, leniently: nothing is saved from here, so a value that
+    would not validate (a number still being typed) is taken as it is."""
+    values: Answers = {}
+    for qid, value in raw.items():
+        question = bank.questions.get(qid)
+        if question is None:
+            continue
+        try:
+            values[qid] = validate_answer(question, value)
+        except InvalidAnswer:
+            values[qid] = value
+    return values
+
+
+def settle_page(bank: QuestionBank, shown: Sequence[str], raw: Mapping[str, Any]) -> SettledPage:
+    """The page showing the question ids `shown` (in order) as it should look for `raw`, the
+    values on screen (not saved): the follow-ups that apply right after their trigger, those
+    that no longer apply taken off (`SettledPage`)."""
+    return settle_followups(bank, shown, _on_screen(bank, raw))
+
+
+def page_answers(
+    bank: QuestionBank, shown: Sequence[str], raw: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The answers to save from a submitted page showing `shown`: `raw`, with every follow-up
+    the page decides whose condition does not hold for the page's own values set blank — one
+    still on screen (an outdated view) is not saved as a contradiction, and one answered
+    before (a reopened review whose trigger was changed on this page) is cleared. A follow-up
+    that applies but is not on the page is left out: the machine asks it next."""
+    out = dict(raw)
+    for qid in settle_page(bank, shown, raw).not_applying:
+        out[qid] = None
+    return out

@@ -6,6 +6,18 @@ modal carries nothing but the review id in `private_metadata`; which step it sho
 decided again from the saved answers by the review service (`ReviewView.show`) for every
 submission.
 
+Follow-ups on the same page: an input whose answer decides a follow-up of the page it is on
+(`benefit.margin`, `agenda.N.role`, `agenda.N.certainty`: the service's `followup_triggers`)
+has `dispatch_action`, so Slack reports a pick at once (`block_actions`) and
+`listeners/actions.on_choice` puts `settle_step`'s view in its place — the follow-ups that now
+apply right after their trigger, those that no longer apply taken off — without the
+database: what it needs besides the view's state is the review's language, which the step's
+header carries in its `block_id` (`dealcoach_page|1|<locale>`, read by `page_locale`;
+`private_metadata` stays the bare review id). On submit, a follow-up of the page that does
+not apply to the page's own values is saved blank (`answers_from_state`, the service's
+`page_answers`); one that applies but was not on the page (no dispatch: an outdated view, a
+failed update) is asked in a follow-up step as before.
+
 Six decision-makers (issue 15) fit one view without paging: the agenda step shows a person
 as a divider, their name and at most 12 inputs (who, role, interests, the other interest,
 certainty, translation, new in role, competitor relationship, stance, and the follow-ups
@@ -26,7 +38,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dealcoach.coach.bank import LOCALES, load_bank
 from dealcoach.coach.markup import escape_slack
+from dealcoach.services.reviews import followup_triggers, page_answers, settle_page
 from dealcoach.slack import limits
 from dealcoach.slack.strings import t
 
@@ -38,6 +52,12 @@ ACTION_ADD_PERSON = "add_person"
 ACTION_RESUME = "resume_review"
 ACTION_START_NEW = "start_new_review"
 BLOCK_ACTIONS = "dealcoach_actions"
+# The review step's header `block_id`: `dealcoach_page|<format>|<locale>` (see page_locale).
+PAGE_BLOCK = "dealcoach_page"
+PAGE_FORMAT = "1"
+# Question types whose input reports a change at once when it decides a follow-up (a select,
+# checkboxes); a text field would report only on Enter, so its follow-ups come after submit.
+DISPATCH_TYPES = ("choice", "multi_choice")
 
 JSON = dict[str, Any]
 
@@ -156,8 +176,13 @@ def step_view(
     note = t(locale, "modal.truncated")
     info = bank.round_info(step.round)
     round_title = t(locale, f"round.{step.round}")
+    triggers = followup_triggers(bank, [q.id for q in step.questions])
     blocks: list[JSON] = [
-        {"type": "header", "text": plain(info.title, limits.HEADER_TEXT)},
+        {
+            "type": "header",
+            "block_id": page_block_id(locale),
+            "text": plain(info.title, limits.HEADER_TEXT),
+        },
     ]
     if info.intro and not getattr(step, "is_followup", False):
         blocks.append(
@@ -182,7 +207,8 @@ def step_view(
                     "text": mrkdwn("*" + escape_slack(bank.person_label(person)) + "*"),
                 }
             )
-        blocks.append(input_block(question, answers.get(question.id), note))
+        dispatch = question.id in triggers
+        blocks.append(input_block(question, answers.get(question.id), note, dispatch=dispatch))
     if getattr(step, "can_add_person", False):
         blocks.append(
             {
@@ -232,8 +258,31 @@ def _round_section(info: Any, step: Any, note: str) -> list[JSON]:
     return blocks
 
 
-def input_block(question: Any, value: Any, note: str) -> JSON:
-    """An input block for one question; block_id = the question id (contract)."""
+def page_block_id(locale: str) -> str:
+    """The `block_id` of a review step's header: what the step's follow-up listener needs
+    besides the view's state (the review's language), so it needs no database."""
+    return f"{PAGE_BLOCK}|{PAGE_FORMAT}|{locale}"
+
+
+def page_locale(view: Mapping[str, Any]) -> str | None:
+    """The language a review step view was built in, from its header's `block_id`; None for
+    any other view, or a `block_id` that is missing or not ours."""
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        return None
+    for block in blocks:
+        block_id = block.get("block_id") if isinstance(block, Mapping) else None
+        if isinstance(block_id, str) and block_id.startswith(PAGE_BLOCK + "|"):
+            parts = block_id.split("|")
+            ok = len(parts) == 3 and parts[1] == PAGE_FORMAT and parts[2] in LOCALES
+            return parts[2] if ok else None
+    return None
+
+
+def input_block(question: Any, value: Any, note: str, *, dispatch: bool = False) -> JSON:
+    """An input block for one question; block_id = the question id (contract). `dispatch`:
+    the answer decides a follow-up of the same page, so a select or checkboxes report a
+    change at once (`dispatch_action`)."""
     element: JSON
     if question.type in ("text", "number"):
         # Numbers are typed as text: the bank accepts '12,000' and '12.5k', which Slack's
@@ -271,6 +320,8 @@ def input_block(question: Any, value: Any, note: str) -> JSON:
         "element": element,
         "optional": not question.required,
     }
+    if dispatch and question.type in DISPATCH_TYPES:
+        block["dispatch_action"] = True
     if question.help:
         block["hint"] = plain(question.help, limits.HINT_TEXT)
     return block
@@ -296,11 +347,35 @@ def _find(options: list[JSON], values: Iterable[Any]) -> list[JSON]:
 
 
 def answers_from_state(view: Mapping[str, Any]) -> dict[str, Any]:
-    """Raw answers {question id: value} from a view's input blocks and `state.values`.
+    """The answers {question id: value} to save from a submitted review step.
 
     Every input block of the view yields a key; an empty field gives None ("asked, left
-    blank"), which the service stores so the question is not asked again.
+    blank"), which the service stores so the question is not asked again. A follow-up the
+    page decides whose condition does not hold for the page's values is None too (the
+    service's `page_answers`: never saved as a contradiction, an earlier answer cleared).
     """
+    raw = typed_answers(view)
+    shown = input_ids(view)
+    # The page's language when it says so; the bank's structure (ids, conditions) is the
+    # same in every language, so an older view without it is read with the default's.
+    bank = load_bank(page_locale(view) or LOCALES[0])
+    if not shown or any(qid not in bank.questions for qid in shown):
+        return raw
+    return page_answers(bank, shown, raw)
+
+
+def input_ids(view: Mapping[str, Any]) -> list[str]:
+    """The `block_id`s of a view's input blocks, in order."""
+    return [
+        str(b["block_id"])
+        for b in view.get("blocks") or []
+        if isinstance(b, Mapping) and b.get("type") == "input" and b.get("block_id")
+    ]
+
+
+def typed_answers(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What is on screen {question id: value}, from a view's input blocks and
+    `state.values`, as typed (an empty field: None)."""
     values = ((view.get("state") or {}).get("values")) or {}
     raw: dict[str, Any] = {}
     for block in view.get("blocks") or []:
@@ -334,3 +409,59 @@ def people_shown(view: Mapping[str, Any]) -> int:
         if len(parts) >= 3 and parts[0] == "agenda" and parts[1].isdigit():
             shown = max(shown, int(parts[1]))
     return shown
+
+
+# --- follow-ups settled on the page while it is filled in ---------------------------------------
+
+
+def settle_step(view: Mapping[str, Any], values: Mapping[str, Any]) -> JSON | None:
+    """A review step `view` (as Slack holds it, or as built) rebuilt for `values`, what is on
+    screen: each follow-up the page decides is added right after its trigger when it now
+    applies and taken off when it no longer does (the service's `settle_page`); every input
+    prefilled from `values`; the header, sections, buttons, title, submit label and
+    `private_metadata` as they were. Pure: no database.
+
+    None when nothing changes, or when the view is not a review step this can read (no page
+    `block_id`, an input that is not a question of the bank, too many blocks): then the view
+    stays as it is, and a follow-up that applies is asked after the step is submitted."""
+    if view.get("type") != "modal" or view.get("callback_id") != CALLBACK_REVIEW:
+        return None
+    locale = page_locale(view)
+    if locale is None:
+        return None
+    blocks = [b for b in view.get("blocks") or [] if isinstance(b, Mapping)]
+    bank = load_bank(locale)
+    shown = input_ids(view)
+    if not shown or any(qid not in bank.questions for qid in shown):
+        return None
+    settled = settle_page(bank, shown, values)
+    if not settled.changed:
+        return None
+    order = settled.question_ids
+    triggers = followup_triggers(bank, order)
+    note = t(locale, "modal.truncated")
+
+    def block_of(qid: str) -> JSON:
+        return input_block(bank.questions[qid], values.get(qid), note, dispatch=qid in triggers)
+
+    out: list[JSON] = []
+    for block in blocks:
+        qid = str(block.get("block_id") or "")
+        if block.get("type") != "input":
+            out.append(dict(block))
+            continue
+        if qid not in order:  # a follow-up that no longer applies
+            continue
+        out.append(block_of(qid))
+        at = order.index(qid) + 1
+        while at < len(order) and order[at] in settled.added:  # its new follow-ups
+            out.append(block_of(order[at]))
+            at += 1
+    if len(out) > limits.VIEW_BLOCKS:
+        return None
+    rebuilt: JSON = {"type": "modal"}
+    for key in ("callback_id", "title", "close", "submit", "private_metadata"):
+        if key in view:
+            rebuilt[key] = view[key]
+    rebuilt["blocks"] = out
+    return rebuilt

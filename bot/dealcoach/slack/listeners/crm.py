@@ -80,7 +80,7 @@ async def _note_provider(context: Any, body: dict[str, Any], next: Any) -> Any:
     event = body.get("event") if kind == "event_callback" else None
     if isinstance(event, dict) and event.get("type") == "app_uninstalled":
         await _forget_workspace(context, body)
-    if body.get("command") == COMMAND or kind in ("view_submission", "block_actions"):
+    if body.get("command") == COMMAND or kind == "view_submission" or _needs_provider(body):
         deps = context.get("dealcoach")
         team = context.get("team_id") or body.get("team_id") or (body.get("team") or {}).get("id")
         if deps is not None and team:
@@ -90,6 +90,16 @@ async def _note_provider(context: Any, body: dict[str, Any], next: Any) -> Any:
                 provider = None
     crm_blocks.current_provider.set(provider)
     return await next()
+
+
+def _needs_provider(body: dict[str, Any]) -> bool:
+    """A block action that may show the CRM: any but a pick in a review step's input
+    (`dispatch_action`, listeners/actions.on_choice), which is answered from the view alone
+    and must not wait for the database when the cache has gone cold."""
+    if body.get("type") != "block_actions":
+        return False
+    actions = [a for a in body.get("actions") or [] if isinstance(a, dict)]
+    return not actions or any(a.get("action_id") != modal.ACTION_VALUE for a in actions)
 
 
 async def _forget_workspace(context: Any, body: dict[str, Any]) -> None:
