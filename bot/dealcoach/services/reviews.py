@@ -710,14 +710,23 @@ def save_step(
     if review.status != "draft":
         raise Conflict("this review was abandoned; start a new one")
     bank = _bank(review)
+    shown_ids = list(shown or raw)
+    # A follow-up this page decides whose condition does not hold for the page's values
+    # (margin changed back from below cost, on any platform) is neither saved nor kept: an
+    # answer from before is removed, so the machine can ask it again if the trigger returns.
+    stale = set(settle_page(bank, shown_ids, raw).not_applying)
     try:
-        answers = validate_answers(bank, raw)
+        answers = validate_answers(bank, {k: v for k, v in raw.items() if k not in stale})
     except (InvalidAnswer, InvalidAnswers) as err:
-        raise _invalid_step(uow, review, err, list(shown or raw), people, before) from err
+        raise _invalid_step(uow, review, err, shown_ids, people, before) from err
     # Not touched yet: a step that completes the review sets updated_at with the completion.
     _store_answers(uow, review, answers, touch=False)
+    gone = [qid for qid in before if qid in stale]
+    if gone:
+        uow.reviews.delete_answers(review, gone)
+        before = {qid: value for qid, value in before.items() if qid not in stale}
     stored = _merged(before, answers)
-    after_round = _round_shown(bank, list(shown or raw))
+    after_round = _round_shown(bank, shown_ids)
     view = _view(uow, review, people, after_round=after_round, answers=stored)
     if view.show is not None:
         uow.reviews.touch(review)
@@ -1118,9 +1127,9 @@ def page_answers(
 ) -> dict[str, Any]:
     """The answers to save from a submitted page showing `shown`: `raw`, with every follow-up
     the page decides whose condition does not hold for the page's own values set blank — one
-    still on screen (an outdated view) is not saved as a contradiction, and one answered
-    before (a reopened review whose trigger was changed on this page) is cleared. A follow-up
-    that applies but is not on the page is left out: the machine asks it next."""
+    still on screen (an outdated view) is not saved as a contradiction, and `save_step`
+    removes one answered before (a reopened review whose trigger was changed on this page).
+    A follow-up that applies but is not on the page is left out: the machine asks it next."""
     out = dict(raw)
     for qid in settle_page(bank, shown, raw).not_applying:
         out[qid] = None
