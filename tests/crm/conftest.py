@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +48,10 @@ def salesforce(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sale
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Any]:
-    from dealcoach.store import Store, migrate
+def store(database_url: str, migrate_head: Callable[[str], None]) -> Iterator[Any]:
+    from dealcoach.store import Store
 
-    migrate(database_url, "head")
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     s = Store(database_url)
     try:
         yield s

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 # The Slack harness (Web API stand-in, live ASGI app, signed requests) for test_slack_manager.
 from tests.slack.conftest import app_factory, live, settings, slack, slack_api  # noqa: F401
 
-from dealcoach.store import Store, migrate
+from dealcoach.store import Store
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    migrate(database_url, "head")
+def store(database_url: str, migrate_head: Callable[[str], None]) -> Iterator[Store]:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     s = Store(database_url)
     try:
         yield s

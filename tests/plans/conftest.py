@@ -4,14 +4,14 @@ service (so each review carries the coach's actions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from dealcoach.services.actors import Actor
 from dealcoach.services.reviews import ReviewService
-from dealcoach.store import Store, migrate
+from dealcoach.store import Store
 
 TZ = "Europe/Amsterdam"
 
@@ -79,8 +79,8 @@ def set_timezone(store: Store, who: Actor, tz: str) -> None:
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    migrate(database_url, "head")
+def store(database_url: str, migrate_head: Callable[[str], None]) -> Iterator[Store]:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     s = Store(database_url)
     try:
         yield s

@@ -3,14 +3,14 @@ service on it, and a complete set of answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from dealcoach.services.actors import Actor
 from dealcoach.services.reviews import ReviewService
-from dealcoach.store import Store, migrate
+from dealcoach.store import Store
 
 ANN = Actor(platform="slack", workspace_id="T1", user_id="U_ANN", display_name="Ann")
 BOB = Actor(platform="slack", workspace_id="T1", user_id="U_BOB", display_name="Bob")
@@ -42,8 +42,8 @@ FULL_ANSWERS: dict[str, Any] = {
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    migrate(database_url, "head")
+def store(database_url: str, migrate_head: Callable[[str], None]) -> Iterator[Store]:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     s = Store(database_url)
     try:
         yield s

@@ -40,10 +40,10 @@ def make_services(settings: Settings) -> Any:
 
 
 @pytest.fixture
-def settings(database_url: str, slack_api: MockSlackWebApi) -> Settings:
-    from dealcoach.store.engine import migrate
-
-    migrate(database_url, "head")
+def settings(
+    database_url: str, slack_api: MockSlackWebApi, migrate_head: Callable[[str], None]
+) -> Settings:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     return make_settings(database_url, slack_api)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from dealcoach.store import Store, migrate
+from dealcoach.store import Store
 from dealcoach.store.models import Person, Workspace
 from dealcoach.store.uow import UnitOfWork
 
 
 @pytest.fixture
-def migrated_url(database_url: str) -> str:
-    migrate(database_url, "head")
+def migrated_url(database_url: str, migrate_head: Callable[[str], None]) -> str:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     return database_url
 
 

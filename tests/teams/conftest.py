@@ -4,7 +4,7 @@ and the real ASGI app (`web.create_app`) served by uvicorn on loopback."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -48,10 +48,8 @@ def make_settings(database_url: str, **extra: Any) -> Settings:
 
 
 @pytest.fixture
-def migrated_url(database_url: str) -> str:
-    from dealcoach.store import migrate
-
-    migrate(database_url, "head")
+def migrated_url(database_url: str, migrate_head: Callable[[str], None]) -> str:
+    migrate_head(database_url)  # = migrate(database_url, "head"), from the session's template
     return database_url
 
 
