@@ -275,7 +275,11 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes], what: str, log: Path | None = None
+) -> None:
+    """Until `url` answers 200; RuntimeError (with the end of `log`, if given) when `proc`
+    exits or 30 s pass first."""
     import httpx
 
     deadline = time.monotonic() + 30
@@ -284,8 +288,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str) -> None:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start")
-        time.sleep(0.1)
+            tail = f":\n{log.read_text()[-3000:]}" if log is not None and log.exists() else ""
+            raise RuntimeError(f"{what} did not start{tail}")
+        time.sleep(0.05)
 
 
 def _env() -> dict[str, str]:
@@ -309,7 +314,7 @@ def _standin(workdir: Path) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}/healthz", proc, "the Web API stand-in")
+        wait_http(f"{url}/healthz", proc, "the Web API stand-in")
         yield url, proc.pid
     finally:
         proc.terminate()
@@ -333,7 +338,7 @@ def _bare(api_url: str, workdir: Path) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}/healthz", proc, "the bare Bolt app")
+        wait_http(f"{url}/healthz", proc, "the bare Bolt app")
         yield url, proc.pid
     finally:
         proc.terminate()

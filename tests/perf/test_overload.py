@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 import pytest
+from benchmarks.load import wait_http
 from tests.load.cluster import (
     ROOT,
     Audit,
@@ -114,17 +115,6 @@ def machine_cpu() -> tuple[float, float]:
     return (total - idle) / tick, total / tick
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.05)
-
-
 @dataclass
 class StandIn:
     url: str
@@ -161,7 +151,7 @@ def standin(workdir: Path) -> Iterator[StandIn]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_http(f"{url}/healthz", proc, "the Web API stand-in", log_path)
+        wait_http(f"{url}/healthz", proc, "the Web API stand-in", log_path)
         yield StandIn(url, proc.pid, log_path)
     finally:
         proc.terminate()
